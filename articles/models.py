@@ -1,0 +1,428 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count, F, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from taggit.managers import TaggableManager
+
+RELATED_ARTICLES_LIMIT = 10
+
+# Top-level paths that a category slug may not take, because category pages
+# live at /<category-slug>/.
+RESERVED_SLUGS = frozenset(
+    {"admin", "api", "feeds", "laws", "media", "preview", "search", "static", "tags"}
+)
+
+
+def validate_not_reserved(value):
+    if value in RESERVED_SLUGS:
+        raise ValidationError(
+            _("“%(value)s” is reserved for the site's own pages."), params={"value": value}
+        )
+
+
+def published_q(prefix: str = "") -> Q:
+    """The one definition of "visible to the public", usable across relations.
+
+    `prefix` names the path to an article from another model, for example
+    "article__" from a citation.
+    """
+    return Q(
+        **{
+            f"{prefix}status": Article.Status.PUBLISHED,
+            f"{prefix}published_at__lte": timezone.now(),
+        }
+    )
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=100,
+        unique=True,
+        validators=[validate_not_reserved],
+        help_text=_("Part of the address: /<slug>/. Lower case letters, digits and hyphens."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveIntegerField(
+        _("display order"), default=0, help_text=_("Lower numbers are listed first.")
+    )
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        constraints = [
+            models.CheckConstraint(condition=Q(slug=Lower("slug")), name="category_slug_lowercase"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:category", kwargs={"slug": self.slug})
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        """Articles the public may see: published, with a publish time that has come."""
+        return self.filter(published_q())
+
+    def in_publication_order(self):
+        return self.order_by("published_at", "pk")
+
+    def for_listing(self):
+        """What a list of guides shows: title, summary, category, dates."""
+        return self.select_related("category").order_by("-published_at", "-pk")
+
+    def for_page(self):
+        """Everything the guide page reads, in a fixed number of queries."""
+        return self.select_related(
+            "category", "previous_article__category", "next_article__category"
+        ).prefetch_related(
+            "sections",
+            "tags",
+            models.Prefetch(
+                "citations", queryset=Citation.objects.select_related("provision__law")
+            ),
+            models.Prefetch(
+                "related_links",
+                queryset=RelatedLink.objects.select_related("to_article__category"),
+            ),
+        )
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=200,
+        unique=True,
+        help_text=_("Part of the address. Keep it stable once published."),
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="articles"
+    )
+    summary = models.TextField(
+        _("summary"),
+        max_length=300,
+        help_text=_("One or two plain sentences. Shown under the title and to search engines."),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    published_at = models.DateTimeField(
+        _("publish time"),
+        null=True,
+        blank=True,
+        help_text=_("A future time keeps the guide private until then. Empty: now, on publishing."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last updated"), auto_now=True)
+    tags = TaggableManager(_("tags"), blank=True)
+    provisions = models.ManyToManyField(
+        "LegalProvision",
+        through="Citation",
+        related_name="articles",
+        verbose_name=_("legal basis"),
+        blank=True,
+    )
+    related = models.ManyToManyField(
+        "self",
+        through="RelatedLink",
+        through_fields=("from_article", "to_article"),
+        symmetrical=False,
+        related_name="+",
+        verbose_name=_("related guides"),
+        blank=True,
+    )
+    previous_article = models.ForeignKey(
+        "self",
+        verbose_name=_("previous guide"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Leave empty to use the guide published just before this one in its category."),
+    )
+    next_article = models.ForeignKey(
+        "self",
+        verbose_name=_("next guide"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Leave empty to use the guide published just after this one in its category."),
+    )
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        get_latest_by = "published_at"
+        verbose_name = _("guide")
+        verbose_name_plural = _("guides")
+        constraints = [
+            models.CheckConstraint(condition=Q(slug=Lower("slug")), name="article_slug_lowercase"),
+            models.CheckConstraint(
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+                name="article_published_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(previous_article=F("pk")), name="article_previous_not_self"
+            ),
+            models.CheckConstraint(
+                condition=~Q(next_article=F("pk")), name="article_next_not_self"
+            ),
+        ]
+        indexes = [
+            # Serves category listings and the previous/next neighbour lookups.
+            models.Index(
+                fields=["category", "status", "published_at"], name="article_category_pub_idx"
+            ),
+            # Serves the home page's latest guides and the site-wide published filter.
+            models.Index(fields=["status", "published_at"], name="article_status_pub_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        """Reads self.category: select_related("category") when listing."""
+        return reverse(
+            "articles:article", kwargs={"category": self.category.slug, "slug": self.slug}
+        )
+
+    def clean(self):
+        super().clean()
+        if self.pk is not None:
+            if self.previous_article_id == self.pk:
+                raise ValidationError({"previous_article": _("A guide cannot precede itself.")})
+            if self.next_article_id == self.pk:
+                raise ValidationError({"next_article": _("A guide cannot follow itself.")})
+
+    def is_published(self) -> bool:
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    def _neighbour(self, explicit, newer: bool):
+        if explicit is not None and explicit.is_published():
+            return explicit
+        if not self.is_published():
+            return None
+        if newer:
+            after = Q(published_at__gt=self.published_at) | Q(
+                published_at=self.published_at, pk__gt=self.pk
+            )
+            order = ("published_at", "pk")
+        else:
+            after = Q(published_at__lt=self.published_at) | Q(
+                published_at=self.published_at, pk__lt=self.pk
+            )
+            order = ("-published_at", "-pk")
+        return (
+            Article.objects.published()
+            .filter(after, category_id=self.category_id)
+            .select_related("category")
+            .order_by(*order)
+            .first()
+        )
+
+    def get_previous(self):
+        """The editor's previous link when published, else the published guide before
+        this one in its category. Reads previous_article: select_related it."""
+        return self._neighbour(self.previous_article, newer=False)
+
+    def get_next(self):
+        """As get_previous, towards newer guides. Reads next_article: select_related it."""
+        return self._neighbour(self.next_article, newer=True)
+
+    def get_related(self, limit: int = RELATED_ARTICLES_LIMIT):
+        """The editor's published picks in their order, then the published guides that
+        share most tags (newest first on ties), up to `limit`.
+
+        Reads self.related_links and self.tags: prefetch both (see
+        ArticleQuerySet usage in views) to keep this to one query.
+        """
+        picks = [
+            link.to_article for link in self.related_links.all() if link.to_article.is_published()
+        ][:limit]
+        missing = limit - len(picks)
+        tag_ids = [tag.pk for tag in self.tags.all()]
+        if missing <= 0 or not tag_ids:
+            return picks
+        fill = (
+            Article.objects.published()
+            .filter(tags__in=tag_ids)
+            .exclude(pk__in=[self.pk, *(a.pk for a in picks)])
+            .annotate(shared_tags=Count("tags", distinct=True))
+            .select_related("category")
+            .order_by("-shared_tags", "-published_at", "-pk")[:missing]
+        )
+        return picks + list(fill)
+
+
+class Section(models.Model):
+    class Kind(models.TextChoices):
+        STEPS = "steps", _("Steps (numbered)")
+        WAYS = "ways", _("Ways (alternatives)")
+        PROCEDURE = "procedure", _("Procedure (a sub-question answered with steps)")
+        QUESTION = "question", _("Question and answer")
+        TEXT = "text", _("Text")
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("guide"), on_delete=models.CASCADE, related_name="sections"
+    )
+    position = models.PositiveIntegerField(_("order"), default=0)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    heading = models.CharField(
+        _("heading"),
+        max_length=200,
+        help_text=_("For a procedure or a question: the question itself."),
+    )
+    body = models.TextField(
+        _("body"),
+        help_text=_(
+            "Markdown. For steps, ways and procedures write a numbered list: “1. Click …”."
+        ),
+    )
+    # Rendered and sanitised when saved (see signals.py), never per request.
+    body_html = models.TextField(editable=False, blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "heading"], name="section_heading_unique_per_article"
+            ),
+        ]
+
+    def __str__(self):
+        return self.heading
+
+    @property
+    def anchor(self) -> str:
+        """A readable fragment for the contents list; headings are unique per guide."""
+        return slugify(self.heading) or f"section-{self.pk}"
+
+
+class Law(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    short_name = models.CharField(_("short name"), max_length=100)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    source_url = models.URLField(
+        _("official source"), blank=True, help_text=_("The official published text, if online.")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("law")
+        verbose_name_plural = _("laws")
+        constraints = [
+            models.CheckConstraint(condition=Q(slug=Lower("slug")), name="law_slug_lowercase"),
+        ]
+
+    def __str__(self):
+        return self.short_name or self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:law", kwargs={"slug": self.slug})
+
+
+class LegalProvision(models.Model):
+    law = models.ForeignKey(
+        Law, verbose_name=_("law"), on_delete=models.PROTECT, related_name="provisions"
+    )
+    label = models.CharField(_("label"), max_length=100, help_text=_("For example “Article 23”."))
+    text = models.TextField(_("text"), help_text=_("The provision's wording, as plain text."))
+    position = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["law", "position", "pk"]
+        verbose_name = _("legal provision")
+        verbose_name_plural = _("legal provisions")
+        constraints = [
+            models.UniqueConstraint(fields=["law", "label"], name="provision_label_unique_per_law"),
+        ]
+
+    def __str__(self):
+        """Reads self.law: select_related("law") when listing."""
+        return f"{self.label}, {self.law}"
+
+    def get_absolute_url(self):
+        """Reads self.law."""
+        return f"{self.law.get_absolute_url()}#{self.anchor}"
+
+    @property
+    def anchor(self) -> str:
+        return f"provision-{self.pk}"
+
+
+class Citation(models.Model):
+    article = models.ForeignKey(
+        Article, verbose_name=_("guide"), on_delete=models.CASCADE, related_name="citations"
+    )
+    provision = models.ForeignKey(
+        LegalProvision,
+        verbose_name=_("provision"),
+        on_delete=models.PROTECT,
+        related_name="citations",
+    )
+    position = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("legal citation")
+        verbose_name_plural = _("legal basis")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "provision"], name="citation_unique_per_article"
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.provision)
+
+
+class RelatedLink(models.Model):
+    from_article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="related_links"
+    )
+    to_article = models.ForeignKey(
+        Article, verbose_name=_("related guide"), on_delete=models.CASCADE, related_name="+"
+    )
+    position = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("related guide")
+        verbose_name_plural = _("related guides")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_article", "to_article"], name="related_link_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_article=F("to_article")), name="related_link_not_self"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.from_article_id} → {self.to_article_id}"

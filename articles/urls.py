@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "articles"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("tags/<slug:slug>/", views.TagView.as_view(), name="tag"),
+    path("laws/", views.LawListView.as_view(), name="law-list"),
+    path("laws/<slug:slug>/", views.law_detail, name="law"),
+    path("<slug:slug>/", views.CategoryView.as_view(), name="category"),
+    path("<slug:category>/<slug:slug>/", views.article_detail, name="article"),
+]

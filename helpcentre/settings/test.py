@@ -1,0 +1,22 @@
+"""Settings for the test suite: the base settings with a fixed key and fast hashing.
+
+DATABASE_URL and REDIS_URL still come from the environment, so the same suite
+runs on SQLite + local memory and on PostgreSQL + Redis.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+
+from .base import *  # noqa: E402,F403
+from .base import CACHES  # noqa: E402
+
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Each run gets its own key space on a shared Redis.
+CACHES["default"]["KEY_PREFIX"] = f"helpcentre-test-{os.getpid()}"

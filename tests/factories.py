@@ -1,0 +1,83 @@
+"""Plain factory helpers: unique defaults, any field overridable."""
+
+import itertools
+from datetime import timedelta
+
+from django.utils import timezone
+
+from articles.models import (
+    Article,
+    Category,
+    Citation,
+    Law,
+    LegalProvision,
+    RelatedLink,
+    Section,
+)
+
+_sequence = itertools.count(1)
+
+
+def _next() -> int:
+    return next(_sequence)
+
+
+def make_category(**fields) -> Category:
+    n = _next()
+    fields.setdefault("name", f"Category {n}")
+    fields.setdefault("slug", f"category-{n}")
+    return Category.objects.create(**fields)
+
+
+def make_article(tags=(), **fields) -> Article:
+    """A published guide, an hour old, unless told otherwise."""
+    n = _next()
+    fields.setdefault("title", f"Guide number {n}")
+    fields.setdefault("slug", f"guide-number-{n}")
+    fields.setdefault("summary", f"Summary of guide {n}.")
+    fields.setdefault("status", Article.Status.PUBLISHED)
+    fields.setdefault("published_at", timezone.now() - timedelta(hours=1))
+    if "category" not in fields:
+        fields["category"] = make_category()
+    article = Article.objects.create(**fields)
+    if tags:
+        article.tags.add(*tags)
+    return article
+
+
+def make_draft(**fields) -> Article:
+    return make_article(status=Article.Status.DRAFT, published_at=None, **fields)
+
+
+def make_section(article, **fields) -> Section:
+    n = _next()
+    fields.setdefault("heading", f"Section {n}")
+    fields.setdefault("body", f"1. First step {n}\n2. Second step {n}\n")
+    fields.setdefault("kind", Section.Kind.STEPS)
+    fields.setdefault("position", n)
+    return Section.objects.create(article=article, **fields)
+
+
+def make_law(**fields) -> Law:
+    n = _next()
+    fields.setdefault("name", f"Law number {n}")
+    fields.setdefault("short_name", f"Law {n}")
+    fields.setdefault("slug", f"law-{n}")
+    return Law.objects.create(**fields)
+
+
+def make_provision(law=None, **fields) -> LegalProvision:
+    n = _next()
+    fields.setdefault("label", f"Article {n}")
+    fields.setdefault("text", f"Text of provision {n}.")
+    fields.setdefault("position", n)
+    return LegalProvision.objects.create(law=law or make_law(), **fields)
+
+
+def cite(article, provision, position=0) -> Citation:
+    return Citation.objects.create(article=article, provision=provision, position=position)
+
+
+def link_related(article, *others) -> None:
+    for position, other in enumerate(others, start=1):
+        RelatedLink.objects.create(from_article=article, to_article=other, position=position)
