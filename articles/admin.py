@@ -3,7 +3,16 @@ from django.db import models
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from .models import Article, Category, Citation, Law, LegalProvision, RelatedLink, Section
+from .models import (
+    Article,
+    Category,
+    Citation,
+    Law,
+    LegalProvision,
+    PromotedResult,
+    RelatedLink,
+    Section,
+)
 
 
 @admin.register(Category)
@@ -85,3 +94,18 @@ class LegalProvisionAdmin(admin.ModelAdmin):
     list_filter = ["law"]
     list_select_related = ["law"]
     search_fields = ["label", "text", "law__name", "law__short_name"]
+
+
+@admin.register(PromotedResult)
+class PromotedResultAdmin(admin.ModelAdmin):
+    """Best bets: editors pin a guide to the top of search results for given queries."""
+
+    list_display = ["article", "query_lines", "position"]
+    list_editable = ["position"]
+    list_select_related = ["article"]
+    search_fields = ["queries", "article__title"]
+    autocomplete_fields = ["article"]
+
+    @admin.display(description=_("queries"))
+    def query_lines(self, promotion):
+        return ", ".join(promotion.queries.splitlines())

@@ -4,6 +4,8 @@ python-markdown renders, then nh3 keeps only an allow-list of tags, attributes
 and URL schemes, so nothing an editor types can run script or restyle a page.
 """
 
+import threading
+
 import markdown
 import nh3
 from markdown.extensions import Extension
@@ -41,13 +43,23 @@ class _DemoteHeadingsExtension(Extension):
         md.treeprocessors.register(_DemoteHeadings(md), "demote_headings", 0)
 
 
+_local = threading.local()
+
+
+def _renderer() -> markdown.Markdown:
+    # Building a Markdown instance costs more than a short conversion, and an
+    # instance must not be shared between threads: keep one per thread.
+    if not hasattr(_local, "renderer"):
+        _local.renderer = markdown.Markdown(
+            extensions=["sane_lists", "tables", _DemoteHeadingsExtension()],
+            output_format="html",
+        )
+    return _local.renderer
+
+
 def render_markdown(text: str) -> str:
     """Render editor Markdown to sanitised HTML, safe to mark safe in templates."""
-    html = markdown.markdown(
-        text or "",
-        extensions=["sane_lists", "tables", _DemoteHeadingsExtension()],
-        output_format="html",
-    )
+    html = _renderer().reset().convert(text or "")
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -1,3 +1,4 @@
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, F, Q
@@ -426,3 +427,72 @@ class RelatedLink(models.Model):
 
     def __str__(self):
         return f"{self.from_article_id} → {self.to_article_id}"
+
+
+class SearchDocument(models.Model):
+    """The searchable text of one published (or scheduled) guide, rebuilt whenever the
+    guide, its sections, citations or tags change (articles.search.indexing).
+
+    Visibility is still decided at query time by joining the article through
+    published_q(), so a scheduled guide becomes findable the moment it is due.
+    On PostgreSQL `vector` holds the weighted tsvector; on SQLite a separate FTS5
+    table (created in migration 0002) holds the index.
+    """
+
+    article = models.OneToOneField(
+        Article, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    title = models.TextField()
+    summary = models.TextField(blank=True)
+    keywords = models.TextField(blank=True, help_text="Tags, law names and provision labels.")
+    body = models.TextField(blank=True, help_text="Section headings and text, provisions' text.")
+    cjk = models.TextField(blank=True, help_text="Bigrams of all CJK text, space-separated.")
+    vector = SearchVectorField(null=True, editable=False)
+
+    def __str__(self):
+        return self.title
+
+
+class SearchTerm(models.Model):
+    """Words of indexed guides with the number of guides using them: the vocabulary
+    behind "Did you mean …?"."""
+
+    word = models.CharField(max_length=30, primary_key=True)
+    length = models.PositiveSmallIntegerField()
+    documents = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # Serves the spelling lookup: words of similar length, most used first.
+            models.Index(fields=["length", "-documents"], name="searchterm_length_idx"),
+        ]
+
+    def __str__(self):
+        return self.word
+
+
+class PromotedResult(models.Model):
+    """An editor's "best bet": a guide pinned to the top of results for given queries."""
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("guide"), on_delete=models.CASCADE, related_name="promotions"
+    )
+    queries = models.TextField(
+        _("queries"),
+        help_text=_(
+            "One query per line. The guide is pinned when a search contains all the words "
+            "of a line, in any order, case and accents ignored."
+        ),
+    )
+    position = models.PositiveIntegerField(
+        _("order"), default=0, help_text=_("Lower numbers come first among pinned guides.")
+    )
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("promoted result (best bet)")
+        verbose_name_plural = _("promoted results (best bets)")
+
+    def __str__(self):
+        """Reads self.article."""
+        return f"{self.article} ← {self.queries.splitlines()[0] if self.queries else ''}"

@@ -149,3 +149,11 @@ def test_anonymous_visitors_are_sent_to_the_login(client):
     response = client.get("/admin/articles/article/")
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("query", ["%00", "%27%22", "%ED%A0%80", "a%00b"])
+def test_hostile_admin_searches_are_harmless(admin_client, query):
+    make_article()
+    for model in ["article", "category", "law", "legalprovision", "promotedresult"]:
+        response = admin_client.get(f"/admin/articles/{model}/?q={query}")
+        assert response.status_code in {HTTPStatus.OK, HTTPStatus.BAD_REQUEST}

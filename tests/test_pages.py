@@ -81,7 +81,7 @@ def test_private_guides_are_not_found(client, kind):
             category=category, slug="hidden", published_at=timezone.now() + timedelta(hours=1)
         )
     assert client.get("/c/hidden/").status_code == HTTPStatus.NOT_FOUND
-    assert "hidden" not in client.get("/c/").content.decode()
+    assert "/c/hidden/" not in client.get("/c/").content.decode()
 
 
 def test_category_page_lists_only_its_public_guides(client, guide):

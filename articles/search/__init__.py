@@ -1,0 +1,231 @@
+"""Search as citizens use it: ranked, highlighted results, editor best bets,
+"Did you mean", and title suggestions as they type.
+
+Views call search(), suggest() and nothing below them.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.utils.safestring import SafeString
+
+from ..models import Article, PromotedResult, SearchDocument, SearchTerm
+from .backends import ALL, ANY, Filters, get_backend
+from .text import ParsedQuery, fold, highlight, is_cjk, parse_query, snippet, words
+
+__all__ = ["ParsedQuery", "SearchResults", "parse_query", "search", "suggest", "did_you_mean"]
+
+SUGGESTION_LIMIT = 8
+SUGGESTION_CACHE_SECONDS = 60
+
+
+@dataclass
+class Hit:
+    article: Article
+    title_html: SafeString
+    snippet_html: SafeString
+    promoted: bool = False
+
+
+class SearchResults:
+    """A lazy, sliceable sequence of Hits, so Django's Paginator can page it.
+
+    Matching every word comes first; when nothing matches all of them, results
+    that match any word are shown instead (`matched_all_words` tells which).
+    """
+
+    def __init__(self, query: ParsedQuery, filters: Filters):
+        self.query = query
+        self.filters = filters
+        self.backend = get_backend()
+        self.mode = ALL
+        self._count = None
+
+    @property
+    def matched_all_words(self) -> bool:
+        return self.mode == ALL
+
+    def count(self) -> int:
+        if self._count is None:
+            if self.query.is_empty:
+                self._count = 0
+                return 0
+            self._count = self.backend.count(self.query, ALL, self.filters)
+            if self._count == 0 and len(self.query.tokens()) > 1:
+                self.mode = ANY
+                self._count = self.backend.count(self.query, ANY, self.filters)
+        return self._count
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list[Hit]:
+        if self.count() == 0:
+            return []
+        ids = self.backend.ids(
+            self.query, self.mode, self.filters, window.start, window.stop - window.start
+        )
+        return hits_for(ids, self.query)
+
+
+def hits_for(article_ids, query: ParsedQuery, promoted=False) -> list[Hit]:
+    """Hits in the given order, with highlighted title and snippet (one query)."""
+    documents = SearchDocument.objects.select_related("article__category").in_bulk(article_ids)
+    hits = []
+    for article_id in article_ids:
+        document = documents.get(article_id)
+        if document is None:
+            continue
+        excerpt = (
+            snippet(document.summary, query)
+            or snippet(document.body, query)
+            or snippet(document.keywords, query)
+            or highlight(document.summary, query)
+        )
+        hits.append(
+            Hit(document.article, highlight(document.title, query), excerpt, promoted=promoted)
+        )
+    return hits
+
+
+def promoted_ids(query: ParsedQuery, filters: Filters) -> list[int]:
+    """Published guides an editor pinned for this query: every word of one of the
+    promotion's lines is in the query."""
+    if query.is_empty:
+        return []
+    query_words = set(query.terms)
+    promotions = PromotedResult.objects.filter(
+        article__in=Article.objects.published()
+    ).select_related("article")
+    chosen = []
+    for promotion in promotions:
+        article = promotion.article
+        if filters.category_id and article.category_id != filters.category_id:
+            continue
+        for line in promotion.queries.splitlines():
+            line_words = set(words(line))
+            if line_words and line_words <= query_words and article.pk not in chosen:
+                chosen.append(article.pk)
+                break
+    return chosen
+
+
+def search(raw_query, category=None, tag=None):
+    """(promoted hits, SearchResults) for a raw query string and optional filters."""
+    query = parse_query(raw_query)
+    category_id = category.pk if category else None
+    pinned = promoted_ids(query, Filters(category_id=category_id))
+    filters = Filters(category_id=category_id, tag_id=tag.pk if tag else None, exclude_ids=pinned)
+    return hits_for(pinned, query, promoted=True), SearchResults(query, filters)
+
+
+def did_you_mean(query: ParsedQuery) -> str | None:
+    """The query with misspelled words replaced by close words of published guides,
+    when that corrected query finds something; else None."""
+    if query.is_empty:
+        return None
+    known = set(SearchTerm.objects.filter(word__in=query.terms).values_list("word", flat=True))
+    corrected, changed = [], False
+    for term in query.terms:
+        replacement = term
+        if term not in known and term.isalpha() and term.isascii() and len(term) >= 4:
+            replacement = _closest_word(term) or term
+        changed |= replacement != term
+        corrected.append(replacement)
+    if not changed:
+        return None
+    suggestion = " ".join(corrected)
+    if SearchResults(parse_query(suggestion), Filters()).count() == 0:
+        return None
+    return suggestion
+
+
+def _closest_word(term: str) -> str | None:
+    """The most used indexed word within a small edit distance of `term`."""
+    allowed = 1 if len(term) <= 5 else 2
+    candidates = (
+        SearchTerm.objects.filter(
+            length__gte=len(term) - allowed,
+            length__lte=len(term) + allowed,
+            word__startswith=term[0],
+        )
+        .order_by("-documents", "word")
+        .values_list("word", flat=True)[:5000]
+    )
+    best = None
+    for word in candidates:
+        distance = edit_distance(term, word, allowed)
+        if distance <= allowed and (best is None or distance < best[0]):
+            best = (distance, word)
+    return best[1] if best else None
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance with adjacent swaps, giving up (limit + 1) past `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous_previous, previous = None, list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, start=1):
+            current[j] = min(
+                previous[j] + 1,
+                current[j - 1] + 1,
+                previous[j - 1] + (char_a != char_b),
+            )
+            if (
+                previous_previous is not None
+                and i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b
+            ):  # fmt: skip
+                current[j] = min(current[j], previous_previous[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous_previous, previous = previous, current
+    return previous[-1]
+
+
+def _suggestion_cache_key(text: str) -> str:
+    digest = hashlib.sha256(fold(text).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"search-suggest:{digest}"
+
+
+def suggest(raw_prefix: str) -> list[dict]:
+    """Up to 8 published guide titles for what has been typed so far, cached briefly."""
+    query = parse_query(raw_prefix)
+    if query.is_empty:
+        return []
+    key = _suggestion_cache_key(query.text + ("_" if raw_prefix.endswith(" ") else ""))
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    last = query.terms[-1]
+    complete = query.terms[:-1]
+    if raw_prefix.endswith(" ") or is_cjk(last):
+        completions = [last]
+    else:
+        completions = list(
+            SearchTerm.objects.filter(word__startswith=last)
+            .order_by("-documents")
+            .values_list("word", flat=True)[:3]
+        ) or [last]
+    backend = get_backend()
+    found: dict[int, ParsedQuery] = {}
+    for word in completions:
+        candidate = ParsedQuery(raw=raw_prefix, text=raw_prefix, terms=[*complete, word])
+        for article_id in backend.ids(candidate, ALL, Filters(), 0, SUGGESTION_LIMIT):
+            found.setdefault(article_id, candidate)
+    articles = Article.objects.select_related("category").in_bulk(list(found))
+    suggestions = []
+    for pk, candidate in found.items():
+        if pk in articles:
+            title_html = str(highlight(articles[pk].title, candidate))
+            suggestions.append(
+                {"title": articles[pk].title, "url": articles[pk].get_absolute_url(),
+                 "title_html": title_html}
+            )  # fmt: skip
+    # Titles that contain the words first; the engine already ranked within each group.
+    suggestions.sort(key=lambda s: "<mark>" not in s["title_html"])
+    suggestions = suggestions[:SUGGESTION_LIMIT]
+    cache.set(key, suggestions, SUGGESTION_CACHE_SECONDS)
+    return suggestions

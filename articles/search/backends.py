@@ -1,0 +1,178 @@
+"""The two full-text engines behind one small interface.
+
+Both receive a ParsedQuery (plain words only), filter on the published rules
+of the articles table, rank title over summary over keywords over body, and
+return article ids. Highlighting and snippets are done in Python (text.py),
+so they look the same on both.
+"""
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import Article, SearchDocument, published_q
+from .text import ParsedQuery
+
+ALL, ANY = "all", "any"
+FTS_TABLE = "articles_search_fts"
+
+
+class Filters:
+    """What narrows a search besides the words: a category, a tag, guides to leave out."""
+
+    def __init__(self, category_id=None, tag_id=None, exclude_ids=()):
+        self.category_id = category_id
+        self.tag_id = tag_id
+        self.exclude_ids = tuple(exclude_ids)
+
+
+class SQLiteBackend:
+    """SQLite FTS5: porter stemming, bm25 ranking with per-column weights."""
+
+    # bm25 weights for the FTS5 columns: title, summary, keywords, body, cjk.
+    WEIGHTS = "10.0, 5.0, 3.0, 1.0, 2.0"
+
+    def _match(self, query: ParsedQuery, mode: str) -> str:
+        # Every token is double-quoted, so FTS5 reads it as a string, never as syntax;
+        # tokens come from text.WORD and never contain a double quote.
+        return (" AND " if mode == ALL else " OR ").join(f'"{t}"' for t in query.tokens())
+
+    def _where(self, query, mode, filters):
+        sql = [
+            f"{FTS_TABLE} MATCH %s",
+            "a.status = %s",
+            "a.published_at <= %s",
+        ]
+        params = [self._match(query, mode), Article.Status.PUBLISHED, timezone.now()]
+        if filters.category_id:
+            sql.append("a.category_id = %s")
+            params.append(filters.category_id)
+        if filters.tag_id:
+            sql.append(
+                "EXISTS (SELECT 1 FROM taggit_taggeditem t WHERE t.object_id = a.id "
+                "AND t.content_type_id = %s AND t.tag_id = %s)"
+            )
+            params += [_article_content_type_id(), filters.tag_id]
+        if filters.exclude_ids:
+            sql.append(f"a.id NOT IN ({', '.join(['%s'] * len(filters.exclude_ids))})")
+            params += list(filters.exclude_ids)
+        return (
+            f"FROM {FTS_TABLE} f JOIN articles_article a ON a.id = f.rowid WHERE "
+            + " AND ".join(sql),
+            params,
+        )
+
+    def count(self, query, mode, filters) -> int:
+        where, params = self._where(query, mode, filters)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) {where}", params)  # noqa: S608 (no user text in SQL)
+            return cursor.fetchone()[0]
+
+    def ids(self, query, mode, filters, offset, limit) -> list[int]:
+        where, params = self._where(query, mode, filters)
+        sql = (
+            f"SELECT a.id {where} "  # noqa: S608 (no user text in SQL)
+            f"ORDER BY bm25({FTS_TABLE}, {self.WEIGHTS}), a.published_at DESC, a.id DESC "
+            "LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, limit, offset])
+            return [row[0] for row in cursor.fetchall()]
+
+    def write(self, article_ids) -> None:
+        """Make the FTS rows of these guides match their search documents."""
+        with connection.cursor() as cursor:
+            for chunk in _chunks(list(article_ids), 500):
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", chunk)  # noqa: S608
+                cursor.execute(
+                    f"INSERT INTO {FTS_TABLE} (rowid, title, summary, keywords, body, cjk) "  # noqa: S608
+                    "SELECT article_id, title, summary, keywords, body, cjk "
+                    f"FROM articles_searchdocument WHERE article_id IN ({marks})",
+                    chunk,
+                )
+
+    def clear(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {FTS_TABLE}")  # noqa: S608
+
+
+class PostgresBackend:
+    """PostgreSQL full-text search: a weighted tsvector with a GIN index, ts_rank."""
+
+    CONFIG = "english"
+    # Rank weights for D (body), C (keywords), B (summary), A (title).
+    WEIGHTS = [0.1, 0.3, 0.6, 1.0]
+
+    def _tsquery(self, query: ParsedQuery, mode: str) -> SearchQuery:
+        parts = [
+            SearchQuery(token, search_type="plain", config=self.CONFIG) for token in query.tokens()
+        ]
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = combined & part if mode == ALL else combined | part
+        return combined
+
+    def _queryset(self, query, mode, filters):
+        tsquery = self._tsquery(query, mode)
+        documents = SearchDocument.objects.filter(published_q("article__"), vector=tsquery)
+        if filters.category_id:
+            documents = documents.filter(article__category_id=filters.category_id)
+        if filters.tag_id:
+            documents = documents.filter(article__tags__id=filters.tag_id)
+        if filters.exclude_ids:
+            documents = documents.exclude(article_id__in=filters.exclude_ids)
+        return documents, tsquery
+
+    def count(self, query, mode, filters) -> int:
+        documents, _ = self._queryset(query, mode, filters)
+        return documents.count()
+
+    def ids(self, query, mode, filters, offset, limit) -> list[int]:
+        documents, tsquery = self._queryset(query, mode, filters)
+        ranked = documents.annotate(
+            rank=SearchRank(F("vector"), tsquery, weights=self.WEIGHTS)
+        ).order_by("-rank", "-article__published_at", "-article_id")
+        return list(ranked.values_list("article_id", flat=True)[offset : offset + limit])
+
+    def write(self, article_ids) -> None:
+        # unaccent() folds accents as SQLite's remove_diacritics does; CJK bigrams
+        # go through the 'simple' config so they are kept exactly.
+        sql = """
+            UPDATE articles_searchdocument SET vector =
+                setweight(to_tsvector('english', unaccent(title)), 'A')
+                || setweight(to_tsvector('english', unaccent(summary)), 'B')
+                || setweight(to_tsvector('english', unaccent(keywords)), 'C')
+                || setweight(to_tsvector('english', unaccent(body)), 'D')
+                || setweight(to_tsvector('simple', cjk), 'D')
+            WHERE article_id = ANY(%s)
+        """
+        with connection.cursor() as cursor:
+            for chunk in _chunks(list(article_ids), 2000):
+                cursor.execute(sql, [chunk])
+
+    def clear(self) -> None:
+        """Documents hold the vectors; deleting them (indexing.py) clears the index."""
+
+
+def _chunks(items, size):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _article_content_type_id() -> int:
+    from django.contrib.contenttypes.models import ContentType
+
+    return ContentType.objects.get_for_model(Article).pk
+
+
+def get_backend():
+    """The engine for the database in use."""
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        return SQLiteBackend()
+    if vendor == "postgresql":
+        return PostgresBackend()
+    raise ImproperlyConfigured(f"Search supports SQLite and PostgreSQL, not {vendor}.")

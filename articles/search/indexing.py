@@ -1,0 +1,130 @@
+"""Keeping the search index in step with content.
+
+index_articles() is the one entry point: it rebuilds the search documents of
+the given guides (dropping those that are no longer published), the engine's
+index rows, and the "Did you mean" vocabulary counts, in one transaction.
+"""
+
+import html
+from collections import Counter
+
+from django.db import transaction
+from django.db.models import F, Prefetch
+from django.utils.html import strip_tags
+
+from ..models import Article, Citation, SearchDocument, SearchTerm
+from .backends import get_backend
+from .text import cjk_index_text, vocabulary
+
+BATCH = 500
+
+
+def plain_text(rendered_html: str) -> str:
+    return html.unescape(strip_tags(rendered_html))
+
+
+def document_for(article: Article) -> SearchDocument:
+    """Reads sections, tags and citations (with provision and law): prefetch them."""
+    citations = list(article.citations.all())
+    tags = [tag.name for tag in article.tags.all()]
+    keywords = " ".join(
+        tags
+        + [c.provision.law.name for c in citations]
+        + [c.provision.law.short_name for c in citations]
+        + [c.provision.label for c in citations]
+    )
+    body = "\n".join(
+        [f"{s.heading}\n{plain_text(s.body_html)}" for s in article.sections.all()]
+        + [c.provision.text for c in citations]
+    )
+    return SearchDocument(
+        article=article,
+        title=article.title,
+        summary=article.summary,
+        keywords=keywords,
+        body=body,
+        cjk=cjk_index_text(article.title, article.summary, keywords, body),
+    )
+
+
+def _words(document: SearchDocument) -> set[str]:
+    return vocabulary(document.title, document.summary, document.keywords, document.body)
+
+
+def _indexable(article_ids):
+    return (
+        Article.objects.filter(pk__in=article_ids, status=Article.Status.PUBLISHED)
+        .prefetch_related(
+            "sections",
+            "tags",
+            Prefetch("citations", queryset=Citation.objects.select_related("provision__law")),
+        )
+        .order_by()
+    )
+
+
+def index_articles(article_ids) -> int:
+    """Rebuild the search entries of these guides; returns how many are indexed.
+
+    Published guides, including scheduled ones, are indexed; whether they show is
+    decided at query time, so a scheduled guide appears exactly when it is due.
+    """
+    article_ids = list(dict.fromkeys(article_ids))
+    indexed = 0
+    for start in range(0, len(article_ids), BATCH):
+        chunk = article_ids[start : start + BATCH]
+        with transaction.atomic():
+            old = SearchDocument.objects.filter(pk__in=chunk)
+            delta = Counter()
+            for document in old:
+                delta.subtract(_words(document))
+            new = [document_for(article) for article in _indexable(chunk)]
+            for document in new:
+                delta.update(_words(document))
+            old.delete()
+            SearchDocument.objects.bulk_create(new)
+            get_backend().write(chunk)
+            _apply_vocabulary_delta(delta)
+            indexed += len(new)
+    return indexed
+
+
+def rebuild_index(batch_size: int = 2000, progress=None) -> int:
+    """Drop and rebuild every search entry from the guides. Returns the count indexed."""
+    with transaction.atomic():
+        SearchDocument.objects.all().delete()
+        SearchTerm.objects.all().delete()
+        get_backend().clear()
+    ids = list(
+        Article.objects.filter(status=Article.Status.PUBLISHED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    done = 0
+    for start in range(0, len(ids), batch_size):
+        done += index_articles(ids[start : start + batch_size])
+        if progress:
+            progress(done, len(ids))
+    return done
+
+
+def _apply_vocabulary_delta(delta: Counter) -> None:
+    changes = {word: count for word, count in delta.items() if count}
+    if not changes:
+        return
+    SearchTerm.objects.bulk_create(
+        [SearchTerm(word=word, length=len(word), documents=0) for word in changes],
+        ignore_conflicts=True,
+        batch_size=500,
+    )
+    by_amount: dict[int, list[str]] = {}
+    for word, count in changes.items():
+        by_amount.setdefault(count, []).append(word)
+    for amount, words in by_amount.items():
+        for start in range(0, len(words), 500):
+            SearchTerm.objects.filter(word__in=words[start : start + 500]).update(
+                documents=F("documents") + amount
+            )
+    words = list(changes)
+    for start in range(0, len(words), 500):
+        SearchTerm.objects.filter(word__in=words[start : start + 500], documents__lte=0).delete()

@@ -1,0 +1,328 @@
+"""Full-text search, the same behaviour on SQLite FTS5 and PostgreSQL."""
+
+import re
+from datetime import timedelta
+from http import HTTPStatus
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+from taggit.models import Tag
+
+from articles.models import Article, PromotedResult, SearchDocument
+from articles.search import parse_query, search, suggest
+from tests.factories import (
+    cite,
+    make_article,
+    make_category,
+    make_draft,
+    make_law,
+    make_provision,
+    make_section,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def titles(query, **filters):
+    promoted, results = search(query, **filters)
+    return [hit.article.title for hit in promoted + results[0:50]]
+
+
+def result_titles(client, query, **params):
+    response = client.get("/search/", {"q": query, **params})
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    found = re.findall(r'class="search-result__title" href="[^"]+">(.*?)</a>', html)
+    return [re.sub(r"</?mark>", "", title) for title in found], html
+
+
+def test_title_beats_summary_beats_body():
+    body_match = make_article(title="Guide three", summary="Other words.")
+    make_section(body_match, heading="Notes", kind="text", body="Remember the pension rules.")
+    make_article(title="Guide two", summary="All about your pension.")
+    make_article(title="Pension guide", summary="Other words.")
+    assert titles("pension") == ["Pension guide", "Guide two", "Guide three"]
+
+
+def test_english_stemming_matches_word_forms():
+    make_article(title="Card activation explained")
+    make_article(title="Activating a new card")
+    make_article(title="Activate the card today")
+    assert len(titles("activate")) == 3
+    assert len(titles("activation")) == 3
+    assert len(titles("ACTIVATING!")) == 3
+
+
+def test_case_accents_and_punctuation_do_not_matter():
+    make_article(title="Café vouchers for pensioners")
+    assert titles("cafe vouchers") == ["Café vouchers for pensioners"]
+    assert titles("CAFÉ, VOUCHERS?!") == ["Café vouchers for pensioners"]
+
+
+def test_chinese_text_is_found_by_two_characters():
+    make_article(title="Activate 社保卡 online", summary="如何激活社保卡")
+    make_article(title="Unrelated guide")
+    assert titles("社保") == ["Activate 社保卡 online"]
+    assert titles("激活") == ["Activate 社保卡 online"]
+    assert titles("激活社保卡") == ["Activate 社保卡 online"]
+    assert titles("医院") == []
+    # No guide holds this exact sequence: guides holding its parts are offered instead.
+    assert titles("社保卡激活") == ["Activate 社保卡 online"]
+
+
+def test_the_search_page_ranks_and_highlights_the_seed_guide(client):
+    call_command("load_demo_content", verbosity=0)
+    found, html = result_titles(client, "activate medical insurance card")
+    assert found[0] == "How to activate Alipay medical insurance card"
+    assert "<mark>activate</mark>" in html and "<mark>insurance</mark>" in html
+    assert '<meta name="robots" content="noindex">' in html
+
+
+def test_snippets_and_titles_escape_html(client):
+    article = make_article(title="<script>alert(1)</script> pension", summary="<b>pension</b> & co")
+    make_section(
+        article, kind="text", heading="Body", body="pension `<img src=x onerror=alert(1)>`"
+    )
+    found, html = result_titles(client, "pension")
+    assert len(found) == 1
+    assert "<script>alert(1)" not in html and "<b>pension" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>pension</mark>" in html
+    assert "onerror=alert(1)>" not in html
+
+
+def test_filters_by_category_and_tag_combine_with_the_query(client):
+    pensions, cards = make_category(slug="pensions"), make_category(slug="cards")
+    make_article(title="Pension card A", category=pensions, tags=["urgent"])
+    make_article(title="Pension card B", category=cards, tags=["urgent"])
+    make_article(title="Pension card C", category=cards)
+    assert sorted(titles("pension card", category=cards)) == ["Pension card B", "Pension card C"]
+    urgent = Tag.objects.get(name="urgent")
+    assert sorted(titles("pension", tag=urgent)) == ["Pension card A", "Pension card B"]
+    assert titles("pension", category=cards, tag=urgent) == ["Pension card B"]
+    found, _ = result_titles(client, "pension", category="cards", tag="urgent")
+    assert found == ["Pension card B"]
+    found, html = result_titles(client, "pension", category="no-such-topic")
+    assert len(found) == 3 and "was ignored" in html
+
+
+def test_results_are_paginated_and_bad_pages_are_404(client):
+    for n in range(23):
+        make_article(title=f"Pension guide {n}")
+    first, html = result_titles(client, "pension")
+    assert len(first) == 10 and "23 results" in html and "Page 1 of 3" in html
+    second, _ = result_titles(client, "pension", page=2)
+    assert not set(first) & set(second)
+    for page in ["abc", "-1", "0", "999"]:
+        response = client.get("/search/", {"q": "pension", "page": page})
+        assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+def test_all_words_first_then_any_word_with_a_notice(client):
+    make_article(title="Pension transfer")
+    make_article(title="Pension rules")
+    assert titles("pension transfer") == ["Pension transfer"]
+    found, html = result_titles(client, "pension zebra")
+    assert sorted(found) == ["Pension rules", "Pension transfer"]
+    assert "contain some of them" in html
+
+
+def test_empty_and_fruitless_queries_get_a_helpful_page(client):
+    make_article(title="Pension transfer")
+    for query in ["", "   ", "zzzqqq"]:
+        response = client.get("/search/", {"q": query})
+        html = response.content.decode()
+        assert response.status_code == HTTPStatus.OK
+        assert "Recently updated guides" in html and "Pension transfer" in html
+        assert response["X-Robots-Tag"] == "noindex"
+
+
+def test_a_very_long_query_is_cut_with_a_notice(client):
+    make_article(title="Pension transfer")
+    response = client.get("/search/", {"q": "pension " * 200})
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "too long" in html and "<mark>Pension</mark> transfer" in html
+    assert parse_query("word " * 500).truncated
+
+
+def test_did_you_mean_offers_a_close_word_from_published_content(client):
+    make_article(title="Medical insurance card")
+    make_draft(title="Secret insurants draft")
+    _, html = result_titles(client, "insurence card")
+    assert 'Did you mean <a href="?q=insurance+card">insurance card</a>?' in html
+    _, html = result_titles(client, "insurance card")
+    assert "Did you mean" not in html
+
+
+def test_best_bets_pin_a_guide_to_the_top(client, admin_client):
+    make_article(title="Pension transfer rules", summary="Pension pension pension transfer.")
+    pinned = make_article(title="Moving between cities", summary="Take your pension along.")
+    draft = make_draft(title="Draft pension transfer")
+    PromotedResult.objects.create(article=pinned, queries="pension transfer\nmove pension")
+    PromotedResult.objects.create(article=draft, queries="pension transfer")
+    found, html = result_titles(client, "Transfer my PENSION")
+    assert found[0] == "Moving between cities" and "Recommended" in html
+    assert found.count("Moving between cities") == 1
+    assert "Draft pension transfer" not in found
+    found, _ = result_titles(client, "pension")
+    assert "Recommended" not in _
+    assert admin_client.get("/admin/articles/promotedresult/").status_code == HTTPStatus.OK
+
+
+class TestIndexFollowsContent:
+    def test_publishing_and_unpublishing(self):
+        article = make_draft(title="Pension transfer")
+        assert titles("pension") == []
+        article.status = Article.Status.PUBLISHED
+        article.save()
+        assert titles("pension") == ["Pension transfer"]
+        article.status = Article.Status.DRAFT
+        article.save()
+        assert titles("pension") == []
+        assert not SearchDocument.objects.exists()
+
+    def test_editing_and_deleting(self):
+        article = make_article(title="Pension transfer")
+        article.title = "Card renewal"
+        article.save()
+        assert titles("pension") == [] and titles("renewal") == ["Card renewal"]
+        article.delete()
+        assert titles("renewal") == []
+        assert not SearchDocument.objects.exists()
+
+    def test_scheduled_guides_appear_when_due_without_a_job(self):
+        due = timezone.now() + timedelta(days=1)
+        make_article(title="Pension reform", published_at=due)
+        assert titles("pension") == []
+        with time_machine.travel(due + timedelta(minutes=1)):
+            assert titles("pension") == ["Pension reform"]
+
+    def test_sections_citations_tags_and_laws(self):
+        article = make_article(title="Guide")
+        section = make_section(article, heading="Steps", body="1. Bring your passport")
+        assert titles("passport") == ["Guide"]
+        section.body = "1. Bring your visa"
+        section.save()
+        assert titles("passport") == [] and titles("visa") == ["Guide"]
+        section.delete()
+        assert titles("visa") == []
+        article.tags.add("retirement")
+        assert titles("retirement") == ["Guide"]
+        Tag.objects.filter(name="retirement").update()  # no-op updates change nothing
+        tag = Tag.objects.get(name="retirement")
+        tag.name = "old-age"
+        tag.save()
+        assert titles("old-age") == ["Guide"]
+        article.tags.remove(tag)
+        assert titles("old-age") == []
+        law = make_law(name="Social Insurance Law")
+        provision = make_provision(law=law, label="Article 23", text="Employees participate.")
+        cite(article, provision)
+        assert titles("employees participate") == ["Guide"]
+        provision.text = "Employers contribute."
+        provision.save()
+        assert titles("employers") == ["Guide"] and titles("participate") == []
+        law.name = "Welfare Code"
+        law.save()
+        assert titles("welfare code") == ["Guide"]
+
+    def test_rebuild_command_restores_the_index(self):
+        make_article(title="Pension transfer")
+        make_draft(title="Pension draft")
+        SearchDocument.objects.all().delete()
+        assert titles("pension") == []
+        out = StringIO()
+        call_command("rebuild_search_index", stdout=out)
+        assert "Indexed 1 guides" in out.getvalue()
+        assert titles("pension") == ["Pension transfer"]
+
+
+HOSTILE_QUERIES = [
+    '"', '""', '"""', "'", "''", "\\", "*", "**", "^", "^pension", "pension*", "pen*sion",
+    "NEAR", "NEAR(pension card)", "NEAR(pension card, 2)", "AND", "OR", "NOT", "pension AND",
+    "OR pension", "NOT pension", "pension NOT card", "title:pension", "title : pension",
+    "{title}: pension", "(", ")", "((pension", "pension)", "-pension", "+pension", "pension & card",
+    "pension | card", "!pension", "pension:*", "pension:A", "<->", "pension <-> card",
+    "pension <2> card", "\x00", "pen\x00sion", "\x1b[31mpension", "\r\n\t", "\u202epension",
+    "\u200bpension\u200b", "😀", "pension 😀 card", "مرحبا بالعالم", "שלום", "社保 \"卡",
+    "' OR 1=1 --", "'; DROP TABLE articles_article; --", "%", "_", "%_%",
+    "<script>alert(1)</script>", "javascript:alert(1)", "a" * 5000, "pension " * 1000,
+    "\uffff", "０１２３", "ＡＢＣ", "ß", "İstanbul", "…", "—", "pension\u0301",
+]  # fmt: skip
+
+
+def test_there_are_at_least_fifty_hostile_queries():
+    assert len(HOSTILE_QUERIES) >= 50
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+def test_hostile_queries_never_break_search(client, query, caplog):
+    make_article(title="Pension card guide")
+    response = client.get("/search/", {"q": query, "category": query[:50], "tag": query[:50]})
+    assert response.status_code == HTTPStatus.OK
+    suggestions = client.get("/search/suggest/", {"q": query})
+    assert suggestions.status_code == HTTPStatus.OK
+    assert not [r for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}]
+
+
+@pytest.mark.parametrize("raw", ["%ED%A0%80", "%FF%FE", "%C0%AF", "%", "%%%", "%00", "%E2%80"])
+def test_undecodable_query_strings_are_harmless(client, raw):
+    response = client.get(f"/search/?q={raw}&category={raw}")
+    assert response.status_code == HTTPStatus.OK
+    assert client.get(f"/search/suggest/?q={raw}").status_code == HTTPStatus.OK
+
+
+def test_hostile_queries_still_search_the_words_typed(client):
+    make_article(title="Pension card guide")
+    for query in ['"pension', "pension*", "NEAR(pension card)", "pension AND card", "(pension"]:
+        found, _ = result_titles(client, query)
+        assert found == ["Pension card guide"], query
+
+
+def test_repeated_parameters_use_the_last_value(client):
+    make_article(title="Pension card guide")
+    response = client.get("/search/?q=zebra&q=pension&page=1&page=1")
+    assert response.status_code == HTTPStatus.OK
+    assert "<mark>Pension</mark> card guide" in response.content.decode()
+
+
+class TestSuggestions:
+    def test_titles_for_a_prefix(self, client):
+        make_article(title="How to activate a medical insurance card")
+        make_article(title="Insurance for students")
+        make_draft(title="Insurance draft")
+        response = client.get("/search/suggest/", {"q": "insur"})
+        assert response.status_code == HTTPStatus.OK
+        found = [s["title"] for s in response.json()["suggestions"]]
+        assert sorted(found) == [
+            "How to activate a medical insurance card",
+            "Insurance for students",
+        ]
+        first = response.json()["suggestions"][0]
+        assert first["url"].startswith("/") and "<mark>" in first["title_html"]
+
+    def test_earlier_words_narrow_the_prefix(self):
+        make_article(title="Medical insurance card")
+        make_article(title="Car insurance")
+        assert [s["title"] for s in suggest("medical insu")] == ["Medical insurance card"]
+
+    def test_suggestions_are_cached(self, django_assert_num_queries):
+        make_article(title="Pension transfer")
+        assert suggest("pens")
+        with django_assert_num_queries(0):
+            assert suggest("pens")[0]["title"] == "Pension transfer"
+
+    def test_nothing_for_empty_input(self, client):
+        assert client.get("/search/suggest/", {"q": ""}).json() == {"suggestions": []}
+        assert client.get("/search/suggest/").json() == {"suggestions": []}
+
+
+def test_search_box_is_on_every_page_and_works_without_javascript(client):
+    article = make_article(title="Pension transfer")
+    for url in ["/", article.get_absolute_url(), article.category.get_absolute_url(), "/laws/"]:
+        html = client.get(url).content.decode()
+        assert 'role="search" action="/search/" method="get"' in html
+        assert '<label for="site-search"' in html
