@@ -433,8 +433,9 @@ class SearchDocument(models.Model):
     """The searchable text of one published (or scheduled) guide, rebuilt whenever the
     guide, its sections, citations or tags change (articles.search.indexing).
 
-    Visibility is still decided at query time by joining the article through
-    published_q(), so a scheduled guide becomes findable the moment it is due.
+    Only published guides have a document (scheduled ones included); visibility
+    is decided at query time from the copied publish time, so a scheduled guide
+    becomes findable the moment it is due.
     On PostgreSQL `vector` holds the weighted tsvector; on SQLite a separate FTS5
     table (created in migration 0002) holds the index.
     """
@@ -447,7 +448,11 @@ class SearchDocument(models.Model):
     keywords = models.TextField(blank=True, help_text="Tags, law names and provision labels.")
     body = models.TextField(blank=True, help_text="Section headings and text, provisions' text.")
     cjk = models.TextField(blank=True, help_text="Bigrams of all CJK text, space-separated.")
+    # Copies of the article's, so a search filters matches without a join per row.
+    published_at = models.DateTimeField()
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
     vector = SearchVectorField(null=True, editable=False)
+    title_vector = SearchVectorField(null=True, editable=False)
 
     def __str__(self):
         return self.title

@@ -17,6 +17,8 @@ from .text import ParsedQuery, fold, highlight, is_cjk, parse_query, snippet, wo
 __all__ = ["ParsedQuery", "SearchResults", "parse_query", "search", "suggest", "did_you_mean"]
 
 SUGGESTION_LIMIT = 8
+# Results counted (and so paged) at most; past it the page says "more than".
+MAX_RESULTS = 1000
 SUGGESTION_CACHE_SECONDS = 60
 
 
@@ -41,6 +43,7 @@ class SearchResults:
         self.backend = get_backend()
         self.mode = ALL
         self._count = None
+        self.more_than_counted = False
 
     @property
     def matched_all_words(self) -> bool:
@@ -51,10 +54,12 @@ class SearchResults:
             if self.query.is_empty:
                 self._count = 0
                 return 0
-            self._count = self.backend.count(self.query, ALL, self.filters)
+            self._count = self.backend.count(self.query, ALL, self.filters, MAX_RESULTS + 1)
             if self._count == 0 and len(self.query.tokens()) > 1:
                 self.mode = ANY
-                self._count = self.backend.count(self.query, ANY, self.filters)
+                self._count = self.backend.count(self.query, ANY, self.filters, MAX_RESULTS + 1)
+            self.more_than_counted = self._count > MAX_RESULTS
+            self._count = min(self._count, MAX_RESULTS)
         return self._count
 
     def __len__(self):
@@ -95,12 +100,17 @@ def promoted_ids(query: ParsedQuery, filters: Filters) -> list[int]:
     if query.is_empty:
         return []
     query_words = set(query.terms)
-    promotions = PromotedResult.objects.filter(
-        article__in=Article.objects.published()
-    ).select_related("article")
+    # Promotions are few: read them, then only their guides, and apply the published
+    # rule in Python; a join would let the planner start from the large articles table.
+    promotions = list(PromotedResult.objects.all())
+    if not promotions:
+        return []
+    articles = Article.objects.in_bulk({promotion.article_id for promotion in promotions})
     chosen = []
     for promotion in promotions:
-        article = promotion.article
+        article = articles.get(promotion.article_id)
+        if article is None or not article.is_published():
+            continue
         if filters.category_id and article.category_id != filters.category_id:
             continue
         for line in promotion.queries.splitlines():

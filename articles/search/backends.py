@@ -11,8 +11,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
+from taggit.models import TaggedItem
 
-from ..models import Article, SearchDocument, published_q
+from ..models import Article, SearchDocument
 from .text import ParsedQuery
 
 ALL, ANY = "all", "any"
@@ -28,53 +29,86 @@ class Filters:
         self.exclude_ids = tuple(exclude_ids)
 
 
-class SQLiteBackend:
+TITLE, REST = "title", "rest"
+
+
+class TieredRanking:
+    """Ranking in two tiers: guides whose title matches come first, then the rest.
+
+    Besides putting title matches strictly first, as citizens expect, this keeps
+    search fast for common words: a page inside the title tier ranks only the
+    title matches, not every guide that mentions the word somewhere.
+    """
+
+    def ids(self, query, mode, filters, offset, limit) -> list[int]:
+        needed = offset + limit
+        title_ids = self._ranked(query, mode, filters, TITLE, 0, needed)
+        if len(title_ids) == needed:
+            return title_ids[offset:]
+        # The title tier is complete and shorter than needed: continue with the rest.
+        rest_offset = max(0, offset - len(title_ids))
+        rest_limit = needed - max(offset, len(title_ids))
+        return title_ids[offset:] + self._ranked(
+            query, mode, filters, REST, rest_offset, rest_limit
+        )
+
+
+class SQLiteBackend(TieredRanking):
     """SQLite FTS5: porter stemming, bm25 ranking with per-column weights."""
 
     # bm25 weights for the FTS5 columns: title, summary, keywords, body, cjk.
     WEIGHTS = "10.0, 5.0, 3.0, 1.0, 2.0"
 
-    def _match(self, query: ParsedQuery, mode: str) -> str:
+    def _match(self, query: ParsedQuery, mode: str, tier=None) -> str:
         # Every token is double-quoted, so FTS5 reads it as a string, never as syntax;
         # tokens come from text.WORD and never contain a double quote.
-        return (" AND " if mode == ALL else " OR ").join(f'"{t}"' for t in query.tokens())
+        expression = (" AND " if mode == ALL else " OR ").join(f'"{t}"' for t in query.tokens())
+        if tier == TITLE:
+            return f"title : ({expression})"
+        if tier == REST:
+            return f"({expression}) NOT (title : ({expression}))"
+        return expression
 
-    def _where(self, query, mode, filters):
-        sql = [
-            f"{FTS_TABLE} MATCH %s",
-            "a.status = %s",
-            "a.published_at <= %s",
-        ]
-        params = [self._match(query, mode), Article.Status.PUBLISHED, timezone.now()]
+    def _where(self, query, mode, filters, tier=None):
+        # Only published guides have documents; the publish time decides the rest.
+        sql = [f"{FTS_TABLE} MATCH %s", "d.published_at <= %s"]
+        params = [self._match(query, mode, tier), timezone.now()]
         if filters.category_id:
-            sql.append("a.category_id = %s")
+            sql.append("d.category_id = %s")
             params.append(filters.category_id)
         if filters.tag_id:
             sql.append(
-                "EXISTS (SELECT 1 FROM taggit_taggeditem t WHERE t.object_id = a.id "
+                "EXISTS (SELECT 1 FROM taggit_taggeditem t WHERE t.object_id = d.article_id "
                 "AND t.content_type_id = %s AND t.tag_id = %s)"
             )
             params += [_article_content_type_id(), filters.tag_id]
         if filters.exclude_ids:
-            sql.append(f"a.id NOT IN ({', '.join(['%s'] * len(filters.exclude_ids))})")
+            sql.append(f"d.article_id NOT IN ({', '.join(['%s'] * len(filters.exclude_ids))})")
             params += list(filters.exclude_ids)
+        # CROSS JOIN makes SQLite read the FTS matches first and look each document up
+        # by id; left to itself the planner may scan documents and re-run MATCH per row.
         return (
-            f"FROM {FTS_TABLE} f JOIN articles_article a ON a.id = f.rowid WHERE "
-            + " AND ".join(sql),
+            f"FROM {FTS_TABLE} f CROSS JOIN articles_searchdocument d "
+            "ON d.article_id = f.rowid WHERE " + " AND ".join(sql),
             params,
         )
 
-    def count(self, query, mode, filters) -> int:
+    def count(self, query, mode, filters, limit) -> int:
+        """Matches counted up to `limit`: counting every match of a common word costs
+        as much as ranking them, and nobody pages past the first thousand."""
         where, params = self._where(query, mode, filters)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) {where}", params)  # noqa: S608 (no user text in SQL)
+            cursor.execute(
+                f"SELECT COUNT(*) FROM (SELECT 1 {where} LIMIT %s)",  # noqa: S608 (no user text)
+                [*params, limit],
+            )
             return cursor.fetchone()[0]
 
-    def ids(self, query, mode, filters, offset, limit) -> list[int]:
-        where, params = self._where(query, mode, filters)
+    def _ranked(self, query, mode, filters, tier, offset, limit) -> list[int]:
+        where, params = self._where(query, mode, filters, tier)
         sql = (
-            f"SELECT a.id {where} "  # noqa: S608 (no user text in SQL)
-            f"ORDER BY bm25({FTS_TABLE}, {self.WEIGHTS}), a.published_at DESC, a.id DESC "
+            f"SELECT d.article_id {where} "  # noqa: S608 (no user text in SQL)
+            f"ORDER BY bm25({FTS_TABLE}, {self.WEIGHTS}), d.published_at DESC, d.article_id DESC "
             "LIMIT %s OFFSET %s"
         )
         with connection.cursor() as cursor:
@@ -99,8 +133,12 @@ class SQLiteBackend:
             cursor.execute(f"DELETE FROM {FTS_TABLE}")  # noqa: S608
 
 
-class PostgresBackend:
-    """PostgreSQL full-text search: a weighted tsvector with a GIN index, ts_rank."""
+class PostgresBackend(TieredRanking):
+    """PostgreSQL full-text search: weighted tsvectors with GIN indexes, ts_rank.
+
+    `vector` holds the whole guide (title A, summary B, keywords C, body D);
+    `title_vector` the title alone, so the title tier is found by its own index.
+    """
 
     CONFIG = "english"
     # Rank weights for D (body), C (keywords), B (summary), A (title).
@@ -115,38 +153,50 @@ class PostgresBackend:
             combined = combined & part if mode == ALL else combined | part
         return combined
 
-    def _queryset(self, query, mode, filters):
+    def _queryset(self, query, mode, filters, tier=None):
         tsquery = self._tsquery(query, mode)
-        documents = SearchDocument.objects.filter(published_q("article__"), vector=tsquery)
+        # Only published guides have documents; the publish time decides the rest.
+        documents = SearchDocument.objects.filter(published_at__lte=timezone.now())
+        if tier == TITLE:
+            documents = documents.filter(title_vector=tsquery)
+            rank = SearchRank(F("title_vector"), tsquery)
+        else:
+            documents = documents.filter(vector=tsquery)
+            rank = SearchRank(F("vector"), tsquery, weights=self.WEIGHTS)
+            if tier == REST:
+                documents = documents.exclude(title_vector=tsquery)
         if filters.category_id:
-            documents = documents.filter(article__category_id=filters.category_id)
+            documents = documents.filter(category_id=filters.category_id)
         if filters.tag_id:
-            documents = documents.filter(article__tags__id=filters.tag_id)
+            tagged = TaggedItem.objects.filter(
+                tag_id=filters.tag_id, content_type_id=_article_content_type_id()
+            )
+            documents = documents.filter(article_id__in=tagged.values("object_id"))
         if filters.exclude_ids:
             documents = documents.exclude(article_id__in=filters.exclude_ids)
-        return documents, tsquery
+        return documents, rank
 
-    def count(self, query, mode, filters) -> int:
+    def count(self, query, mode, filters, limit) -> int:
         documents, _ = self._queryset(query, mode, filters)
-        return documents.count()
+        return documents[:limit].count()
 
-    def ids(self, query, mode, filters, offset, limit) -> list[int]:
-        documents, tsquery = self._queryset(query, mode, filters)
-        ranked = documents.annotate(
-            rank=SearchRank(F("vector"), tsquery, weights=self.WEIGHTS)
-        ).order_by("-rank", "-article__published_at", "-article_id")
+    def _ranked(self, query, mode, filters, tier, offset, limit) -> list[int]:
+        documents, rank = self._queryset(query, mode, filters, tier)
+        ranked = documents.annotate(rank=rank).order_by("-rank", "-published_at", "-article_id")
         return list(ranked.values_list("article_id", flat=True)[offset : offset + limit])
 
     def write(self, article_ids) -> None:
         # unaccent() folds accents as SQLite's remove_diacritics does; CJK bigrams
         # go through the 'simple' config so they are kept exactly.
         sql = """
-            UPDATE articles_searchdocument SET vector =
-                setweight(to_tsvector('english', unaccent(title)), 'A')
-                || setweight(to_tsvector('english', unaccent(summary)), 'B')
-                || setweight(to_tsvector('english', unaccent(keywords)), 'C')
-                || setweight(to_tsvector('english', unaccent(body)), 'D')
-                || setweight(to_tsvector('simple', cjk), 'D')
+            UPDATE articles_searchdocument SET
+                title_vector = to_tsvector('english', unaccent(title)),
+                vector =
+                    setweight(to_tsvector('english', unaccent(title)), 'A')
+                    || setweight(to_tsvector('english', unaccent(summary)), 'B')
+                    || setweight(to_tsvector('english', unaccent(keywords)), 'C')
+                    || setweight(to_tsvector('english', unaccent(body)), 'D')
+                    || setweight(to_tsvector('simple', cjk), 'D')
             WHERE article_id = ANY(%s)
         """
         with connection.cursor() as cursor:

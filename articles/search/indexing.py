@@ -39,6 +39,8 @@ def document_for(article: Article) -> SearchDocument:
     )
     return SearchDocument(
         article=article,
+        published_at=article.published_at,
+        category_id=article.category_id,
         title=article.title,
         summary=article.summary,
         keywords=keywords,

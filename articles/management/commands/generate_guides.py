@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag, TaggedItem
@@ -143,6 +143,10 @@ class Command(BaseCommand):
             if verbosity:
                 rate = done / (time.monotonic() - started)
                 self.stdout.write(f"  {done}/{count} guides ({rate:.0f}/s)")
+        # Fresh planner statistics: without them the database may plan searches as if
+        # the tables were still nearly empty.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         if verbosity:
             seconds = time.monotonic() - started
             self.stdout.write(self.style.SUCCESS(f"Created {count} guides in {seconds:.1f} s."))
