@@ -43,7 +43,8 @@ class Category(models.Model):
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(
         _("slug"),
-        max_length=100,
+        # Short enough that /<category>/<guide>/ fits a redirect's 200 characters.
+        max_length=40,
         unique=True,
         validators=[validate_not_reserved],
         help_text=_("Part of the address: /<slug>/. Lower case letters, digits and hyphens."),
@@ -90,10 +91,6 @@ class ArticleQuerySet(models.QuerySet):
             models.Prefetch(
                 "citations", queryset=Citation.objects.select_related("provision__law")
             ),
-            models.Prefetch(
-                "related_links",
-                queryset=RelatedLink.objects.select_related("to_article__category"),
-            ),
         )
 
 
@@ -105,9 +102,9 @@ class Article(models.Model):
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(
         _("slug"),
-        max_length=200,
+        max_length=150,
         unique=True,
-        help_text=_("Part of the address. Keep it stable once published."),
+        help_text=_("Part of the address. Changing it later is safe: the old address redirects."),
     )
     category = models.ForeignKey(
         Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="articles"
@@ -256,27 +253,26 @@ class Article(models.Model):
 
     def get_related(self, limit: int = RELATED_ARTICLES_LIMIT):
         """The editor's published picks in their order, then the published guides that
-        share most tags (newest first on ties), up to `limit`.
+        share most tags (newest first on ties), up to `limit`, in one query.
 
-        Reads self.related_links and self.tags: prefetch both (see
-        ArticleQuerySet usage in views) to keep this to one query.
+        Reads self.tags: prefetch it.
         """
-        picks = [
-            link.to_article for link in self.related_links.all() if link.to_article.is_published()
-        ][:limit]
-        missing = limit - len(picks)
         tag_ids = [tag.pk for tag in self.tags.all()]
-        if missing <= 0 or not tag_ids:
-            return picks
-        fill = (
+        picks = RelatedLink.objects.filter(from_article=self.pk)
+        pick_position = picks.filter(to_article=models.OuterRef("pk")).values("position")[:1]
+        return list(
             Article.objects.published()
-            .filter(tags__in=tag_ids)
-            .exclude(pk__in=[self.pk, *(a.pk for a in picks)])
-            .annotate(shared_tags=Count("tags", distinct=True))
+            .filter(Q(pk__in=picks.values("to_article")) | Q(tags__in=tag_ids))
+            .exclude(pk=self.pk)
+            .annotate(
+                pick_position=models.Subquery(pick_position),
+                shared_tags=Count("tags", filter=Q(tags__in=tag_ids), distinct=True),
+            )
             .select_related("category")
-            .order_by("-shared_tags", "-published_at", "-pk")[:missing]
+            .order_by(
+                F("pick_position").asc(nulls_last=True), "-shared_tags", "-published_at", "-pk"
+            )[:limit]
         )
-        return picks + list(fill)
 
 
 class Section(models.Model):
@@ -443,14 +439,15 @@ class SearchDocument(models.Model):
     article = models.OneToOneField(
         Article, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
     )
+    # Copies of the article's, so a search filters matches without a join per row.
+    # They come before the long texts: SQLite reads a row's columns in order.
+    published_at = models.DateTimeField()
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
     title = models.TextField()
     summary = models.TextField(blank=True)
     keywords = models.TextField(blank=True, help_text="Tags, law names and provision labels.")
     body = models.TextField(blank=True, help_text="Section headings and text, provisions' text.")
     cjk = models.TextField(blank=True, help_text="Bigrams of all CJK text, space-separated.")
-    # Copies of the article's, so a search filters matches without a join per row.
-    published_at = models.DateTimeField()
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
     vector = SearchVectorField(null=True, editable=False)
     title_vector = SearchVectorField(null=True, editable=False)
 
@@ -501,3 +498,22 @@ class PromotedResult(models.Model):
     def __str__(self):
         """Reads self.article."""
         return f"{self.article} ← {self.queries.splitlines()[0] if self.queries else ''}"
+
+
+class ContentRevision(models.Model):
+    """One row: when public content last changed. Pages use it (with the latest
+    publish time that has come) for Last-Modified and ETag (articles.caching)."""
+
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="content_revision_single_row")
+        ]
+
+    def __str__(self):
+        return f"Content changed at {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def bump(cls):
+        cls.objects.update_or_create(pk=1, defaults={"changed_at": timezone.now()})

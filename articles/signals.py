@@ -1,12 +1,36 @@
-"""Save-time work: rendering section Markdown and keeping the search index in step."""
+"""Save-time work: rendering Markdown, keeping search, addresses and the content
+revision in step with what editors change."""
 
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
+from django.utils import timezone
 from taggit.models import Tag, TaggedItem
 
 from .markdown import render_markdown
-from .models import Article, Citation, Law, LegalProvision, Section
+from .models import (
+    Article,
+    Category,
+    Citation,
+    ContentRevision,
+    Law,
+    LegalProvision,
+    RelatedLink,
+    Section,
+)
+from .redirects import GONE, clear_path, record_move
 from .search.indexing import index_articles
+
+CONTENT_MODELS = (Article, Category, Citation, Law, LegalProvision, RelatedLink, Section, Tag)
+
+
+def _whole_guide_deleted(origin) -> bool:
+    """A deletion that started from an Article: its own handlers do the work once."""
+    return isinstance(origin, Article) or getattr(origin, "model", None) is Article
+
+
+def _touch(article_ids) -> None:
+    # A guide's parts changed: its "last updated" date (and sitemap lastmod) moves too.
+    Article.objects.filter(pk__in=list(article_ids)).update(updated_at=timezone.now())
 
 
 @receiver(pre_save, sender=Section)
@@ -14,6 +38,67 @@ def render_section_body(sender, instance, **kwargs):
     # A receiver rather than Section.save(): pre_save also runs for loaddata's
     # raw saves, so fixtures never carry stale or unsanitised HTML.
     instance.body_html = render_markdown(instance.body)
+
+
+for model in CONTENT_MODELS:
+    post_save.connect(lambda **kwargs: ContentRevision.bump(), sender=model, weak=False)
+    post_delete.connect(lambda **kwargs: ContentRevision.bump(), sender=model, weak=False)
+
+
+# Addresses
+
+
+@receiver(pre_save, sender=Article)
+def remember_public_path(sender, instance, raw=False, **kwargs):
+    instance._previous_public_path = None
+    if raw or instance.pk is None:
+        return
+    previous = Article.objects.select_related("category").filter(pk=instance.pk).first()
+    if previous is not None and previous.status == Article.Status.PUBLISHED:
+        instance._previous_public_path = previous.get_absolute_url()
+
+
+@receiver(post_save, sender=Article)
+def redirect_moved_article(sender, instance, raw=False, **kwargs):
+    if raw:
+        return
+    path = instance.get_absolute_url()
+    previous = getattr(instance, "_previous_public_path", None)
+    if previous and previous != path:
+        record_move(previous, path)
+    if instance.status == Article.Status.PUBLISHED:
+        clear_path(path)
+
+
+@receiver(pre_delete, sender=Article)
+def mark_deleted_article_gone(sender, instance, **kwargs):
+    if instance.status == Article.Status.PUBLISHED:
+        record_move(instance.get_absolute_url(), GONE)
+
+
+@receiver(pre_save, sender=Category)
+def remember_category_slug(sender, instance, raw=False, **kwargs):
+    instance._previous_slug = None
+    if not raw and instance.pk is not None:
+        instance._previous_slug = (
+            Category.objects.filter(pk=instance.pk).values_list("slug", flat=True).first()
+        )
+
+
+@receiver(post_save, sender=Category)
+def redirect_moved_category(sender, instance, raw=False, **kwargs):
+    previous = getattr(instance, "_previous_slug", None)
+    if raw or not previous or previous == instance.slug:
+        return
+    record_move(f"/{previous}/", instance.get_absolute_url())
+    guides = instance.articles.filter(status=Article.Status.PUBLISHED).values_list(
+        "slug", flat=True
+    )
+    for slug in guides:
+        record_move(f"/{previous}/{slug}/", f"/{instance.slug}/{slug}/")
+
+
+# Search index and "last updated"
 
 
 @receiver(post_save, sender=Article)
@@ -26,32 +111,48 @@ def reindex_article(sender, instance, **kwargs):
 @receiver(post_delete, sender=Section)
 @receiver(post_save, sender=Citation)
 @receiver(post_delete, sender=Citation)
-def reindex_parent_article(sender, instance, origin=None, **kwargs):
-    # When the whole guide is being deleted, its own post_delete reindexes once.
-    if isinstance(origin, Article) or getattr(origin, "model", None) is Article:
+def reindex_parent_article(sender, instance, origin=None, raw=False, **kwargs):
+    if _whole_guide_deleted(origin):
         return
+    if not raw:  # fixtures bring their own dates
+        _touch([instance.article_id])
     index_articles([instance.article_id])
+
+
+@receiver(post_save, sender=RelatedLink)
+@receiver(post_delete, sender=RelatedLink)
+def touch_linking_article(sender, instance, origin=None, raw=False, **kwargs):
+    if not raw and not _whole_guide_deleted(origin):
+        _touch([instance.from_article_id])
 
 
 @receiver(m2m_changed, sender=TaggedItem)
 def reindex_retagged_article(sender, instance, action, **kwargs):
     if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Article):
+        ContentRevision.bump()
+        _touch([instance.pk])
         index_articles([instance.pk])
 
 
 @receiver(post_save, sender=Tag)
 def reindex_renamed_tag(sender, instance, created, **kwargs):
     if not created:
-        index_articles(TaggedItem.objects.filter(tag=instance).values_list("object_id", flat=True))
+        tagged = list(TaggedItem.objects.filter(tag=instance).values_list("object_id", flat=True))
+        _touch(tagged)
+        index_articles(tagged)
 
 
 @receiver(post_save, sender=LegalProvision)
 def reindex_citing_articles(sender, instance, **kwargs):
-    index_articles(instance.citations.values_list("article_id", flat=True))
+    citing = list(instance.citations.values_list("article_id", flat=True))
+    _touch(citing)
+    index_articles(citing)
 
 
 @receiver(post_save, sender=Law)
 def reindex_articles_citing_law(sender, instance, **kwargs):
-    index_articles(
+    citing = list(
         Citation.objects.filter(provision__law=instance).values_list("article_id", flat=True)
     )
+    _touch(citing)
+    index_articles(citing)

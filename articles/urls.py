@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import feeds, views
 
 app_name = "articles"
 
@@ -8,9 +8,13 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
     path("search/suggest/", views.search_suggestions, name="search-suggest"),
-    path("tags/<slug:slug>/", views.TagView.as_view(), name="tag"),
-    path("laws/", views.LawListView.as_view(), name="law-list"),
+    path("feeds/latest.rss", feeds.LatestGuidesFeed(), name="feed-rss"),
+    path("feeds/latest.atom", feeds.LatestGuidesAtomFeed(), name="feed-atom"),
+    path("feeds/<slug:slug>.rss", feeds.CategoryFeed(), name="category-feed-rss"),
+    path("feeds/<slug:slug>.atom", feeds.CategoryAtomFeed(), name="category-feed-atom"),
+    path("tags/<slug:slug>/", views.tag, name="tag"),
+    path("laws/", views.law_list, name="law-list"),
     path("laws/<slug:slug>/", views.law_detail, name="law"),
-    path("<slug:slug>/", views.CategoryView.as_view(), name="category"),
+    path("<slug:slug>/", views.category, name="category"),
     path("<slug:category>/<slug:slug>/", views.article_detail, name="article"),
 ]

@@ -1,30 +1,52 @@
-"""Public pages. Every query starts from Article.objects.published()."""
+"""Public pages. Every query starts from Article.objects.published(); every page
+gets its <head> from a PageMeta (articles.seo) and HTTP validators from
+articles.caching.public_page."""
 
 import re
 
+from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Prefetch
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.generic import ListView
 from taggit.models import Tag
 
+from . import seo
+from .caching import public_page
 from .models import Article, Category, Citation, Law, LegalProvision, published_q
 from .search import did_you_mean, suggest
 from .search import search as search_guides
 
 LATEST_ON_HOME = 8
+SITE_FEEDS = [
+    ("application/rss+xml", "Latest guides (RSS)", "/feeds/latest.rss"),
+    ("application/atom+xml", "Latest guides (Atom)", "/feeds/latest.atom"),
+]
 
 
+@public_page
 def home(request):
     """Categories with their count of published guides, and the latest guides."""
     categories = Category.objects.annotate(
         guide_count=Count("articles", filter=published_q("articles__"))
     )
     latest = Article.objects.published().for_listing()[:LATEST_ON_HOME]
-    return render(request, "articles/home.html", {"categories": categories, "latest": latest})
+    meta = seo.PageMeta(
+        title="",
+        description="Clear, step-by-step guides to public services: what to do, where to go, "
+        "and what the law says.",
+        path="/",
+        structured_data=seo.website_data(),
+        feeds=SITE_FEEDS,
+    )
+    context = {"categories": categories, "latest": latest, "meta": meta}
+    return render(request, "articles/home.html", context)
 
 
+@public_page
 def article_detail(request, category, slug):
     """One published guide at /<category>/<slug>/, template articles/article_detail.html.
 
@@ -33,11 +55,25 @@ def article_detail(request, category, slug):
     article = get_object_or_404(Article.objects.published().for_page(), slug=slug)
     if article.category.slug != category:
         return redirect(article, permanent=True)
+    sections, citations = article.sections.all(), article.citations.all()
+    tags = article.tags.all()
+    meta = seo.PageMeta(
+        title=article.title,
+        description=article.summary,
+        path=article.get_absolute_url(),
+        og_type="article",
+        structured_data=seo.guide_data(article, sections, citations, tags),
+        feeds=SITE_FEEDS,
+    )
     context = {
         "article": article,
+        "sections": sections,
+        "citations": citations,
+        "tags": tags,
         "previous": article.get_previous(),
         "next": article.get_next(),
         "related": article.get_related(),
+        "meta": meta,
     }
     return render(request, "articles/article_detail.html", context)
 
@@ -49,6 +85,10 @@ class GuideListView(ListView):
     paginate_orphans = 3
     context_object_name = "articles"
 
+    def page_title(self, page_number):
+        title = self.list_title()
+        return title if page_number == 1 else f"{title} (page {page_number})"
+
 
 class CategoryView(GuideListView):
     template_name = "articles/category_detail.html"
@@ -57,8 +97,27 @@ class CategoryView(GuideListView):
         self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
         return Article.objects.published().filter(category=self.category).for_listing()
 
+    def list_title(self):
+        return self.category.name
+
     def get_context_data(self, **kwargs):
-        return super().get_context_data(category=self.category, **kwargs)
+        context = super().get_context_data(category=self.category, **kwargs)
+        number = context["page_obj"].number
+        path = seo.paged_path(self.category.get_absolute_url(), number)
+        feed = reverse("articles:category-feed-rss", args=[self.category.slug])
+        context["meta"] = seo.PageMeta(
+            title=self.page_title(number),
+            description=self.category.description or f"Guides about {self.category.name}.",
+            path=path,
+            structured_data=seo.category_data(self.category, context["articles"], path),
+            feeds=[
+                *SITE_FEEDS,
+                ("application/rss+xml", f"{self.category.name} (RSS)", feed),
+                ("application/atom+xml", f"{self.category.name} (Atom)",
+                 feed.removesuffix(".rss") + ".atom"),
+            ],
+        )  # fmt: skip
+        return context
 
 
 class TagView(GuideListView):
@@ -70,8 +129,24 @@ class TagView(GuideListView):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
         return Article.objects.published().filter(tags=self.tag).for_listing()
 
+    def list_title(self):
+        return f"Guides tagged “{self.tag.name}”"
+
     def get_context_data(self, **kwargs):
-        return super().get_context_data(tag=self.tag, **kwargs)
+        context = super().get_context_data(tag=self.tag, **kwargs)
+        number = context["page_obj"].number
+        path = seo.paged_path(reverse("articles:tag", args=[self.tag.slug]), number)
+        context["meta"] = seo.PageMeta(
+            title=self.page_title(number),
+            description=f"Guides about {self.tag.name}.",
+            path=path,
+            structured_data={
+                "@context": "https://schema.org",
+                **seo.breadcrumb_list(("Home", "/"), (self.tag.name, path)),
+            },
+            feeds=SITE_FEEDS,
+        )
+        return context
 
 
 class LawListView(ListView):
@@ -79,7 +154,19 @@ class LawListView(ListView):
     context_object_name = "laws"
     queryset = Law.objects.annotate(provision_count=Count("provisions"))
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            meta=seo.PageMeta(
+                title="Laws cited in our guides",
+                description="The laws and provisions our guides are based on.",
+                path=reverse("articles:law-list"),
+                feeds=SITE_FEEDS,
+            ),
+            **kwargs,
+        )
 
+
+@public_page
 def law_detail(request, slug):
     """A law's provisions, each with the published guides that cite it."""
     citing = Citation.objects.filter(published_q("article__")).select_related("article__category")
@@ -89,13 +176,46 @@ def law_detail(request, slug):
     law = get_object_or_404(
         Law.objects.prefetch_related(Prefetch("provisions", queryset=provisions)), slug=slug
     )
-    return render(request, "articles/law_detail.html", {"law": law})
+    meta = seo.PageMeta(
+        title=law.name,
+        description=f"The provisions of the {law.name} cited in our guides, "
+        "and the guides that rely on them.",
+        path=law.get_absolute_url(),
+        structured_data={
+            "@context": "https://schema.org",
+            "@type": "Legislation",
+            "name": law.name,
+            "alternateName": law.short_name,
+            "url": seo.absolute(law.get_absolute_url()),
+            "hasPart": [seo.legislation(p) for p in law.provisions.all()],
+        },
+        feeds=SITE_FEEDS,
+    )
+    return render(request, "articles/law_detail.html", {"law": law, "meta": meta})
+
+
+category = public_page(CategoryView.as_view())
+tag = public_page(TagView.as_view())
+law_list = public_page(LawListView.as_view())
+
+
+def robots_txt(request):
+    """Crawlers: everything public, not the admin, search results or previews."""
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /search/",
+        "Disallow: /preview/",
+        f"Sitemap: {seo.absolute(reverse('sitemap-index'))}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
 SEARCH_PAGE_SIZE = 10
 SLUG = re.compile(r"[-\w]{1,100}")
 
 
+@never_cache
 def search(request):
     """/search/?q=…&category=…&tag=…: ranked, highlighted results, template
     articles/search.html. Any input is read as plain words; bad filters are ignored
@@ -127,6 +247,13 @@ def search(request):
     }
     if query.is_empty or results.count() == 0:
         context["popular"] = Article.objects.published().for_listing()[:LATEST_ON_HOME]
+    title = f"Search results for “{query.text}”" if not query.is_empty else "Search guides"
+    context["meta"] = seo.PageMeta(
+        title=title if page.number == 1 else f"{title} (page {page.number})",
+        description=f"Search the guides of {settings.SITE_NAME}.",
+        path=reverse("articles:search"),
+        noindex=True,
+    )
     response = render(request, "articles/search.html", context)
     response["X-Robots-Tag"] = "noindex"
     return response

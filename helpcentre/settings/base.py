@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.sites",
+    "django.contrib.redirects",
+    "django.contrib.sitemaps",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
@@ -60,6 +63,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Both act only on a 404: first /Upper-Case/ addresses go to their lower-case
+    # form, then moved and removed guides answer 301 or 410 (django.contrib.redirects).
+    "articles.middleware.GuideRedirectMiddleware",
+    "articles.middleware.LowercasePathMiddleware",
 ]
 
 ROOT_URLCONF = "helpcentre.urls"
@@ -142,6 +149,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 SITE_NAME = env_str("SITE_NAME", "Citizens' Help Centre")
+# The public origin: canonical links, sitemaps, feeds and structured data use it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# django.contrib.sites (needed by redirects and sitemaps) is kept in step with
+# SITE_URL after every migrate (articles.apps).
+SITE_ID = 1
 
 LOGGING = {
     "version": 1,

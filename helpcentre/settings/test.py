@@ -12,6 +12,7 @@ from .base import *  # noqa: E402,F403
 from .base import CACHES  # noqa: E402
 
 DEBUG = False
+SITE_URL = "http://testserver"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

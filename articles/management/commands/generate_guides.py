@@ -104,7 +104,7 @@ class Command(BaseCommand):
                     articles.append(
                         Article(
                             title=title,
-                            slug=f"synthetic-{n}-{slugify(title)}"[:200],
+                            slug=f"synthetic-{n}-{slugify(title)}"[:150],
                             category=rng.choice(categories),
                             summary=f"{title.rstrip('?')}: who can do it, what to bring, "
                             "and the steps to follow.",

@@ -1,0 +1,69 @@
+"""RSS and Atom feeds of the latest guides, site-wide and per topic
+(django.contrib.syndication)."""
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+
+from .models import Article, Category
+
+FEED_LENGTH = 30
+
+
+class LatestGuidesFeed(Feed):
+    description = "The latest guides published."
+
+    def title(self):
+        return f"{settings.SITE_NAME}: latest guides"
+
+    def link(self):
+        return reverse("articles:home")
+
+    def items(self):
+        return Article.objects.published().for_listing()[:FEED_LENGTH]
+
+    def item_title(self, article):
+        return article.title
+
+    def item_description(self, article):
+        return article.summary
+
+    def item_pubdate(self, article):
+        return article.published_at
+
+    def item_updateddate(self, article):
+        return article.updated_at
+
+    def item_categories(self, article):
+        return [article.category.name]
+
+
+class LatestGuidesAtomFeed(LatestGuidesFeed):
+    feed_type = Atom1Feed
+    subtitle = LatestGuidesFeed.description
+
+
+class CategoryFeed(LatestGuidesFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Category, slug=slug)
+
+    def title(self, category):
+        return f"{settings.SITE_NAME}: {category.name}"
+
+    def link(self, category):
+        return category.get_absolute_url()
+
+    def description(self, category):
+        return category.description or f"The latest guides about {category.name}."
+
+    def items(self, category):
+        return Article.objects.published().filter(category=category).for_listing()[:FEED_LENGTH]
+
+
+class CategoryAtomFeed(CategoryFeed):
+    feed_type = Atom1Feed
+
+    def subtitle(self, category):
+        return self.description(category)

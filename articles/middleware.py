@@ -1,0 +1,38 @@
+"""Stable addresses: old and variant URLs lead to the current page, never a dead end."""
+
+from django.contrib.redirects.middleware import RedirectFallbackMiddleware
+from django.http import HttpResponsePermanentRedirect
+from django.shortcuts import render
+from django.urls import Resolver404, resolve
+
+
+class GuideRedirectMiddleware(RedirectFallbackMiddleware):
+    """django.contrib.redirects on a 404: 301 to where a guide moved, 410 with a
+    readable page where it was removed. Rows are written by articles.redirects
+    when editors change slugs or categories or delete guides, or by hand in the admin."""
+
+    def process_response(self, request, response):
+        response = super().process_response(request, response)
+        if response.status_code == 410:
+            return render(request, "410.html", status=410)
+        return response
+
+
+class LowercasePathMiddleware:
+    """/Social-Security-Inquiry/ answers 301 to /social-security-inquiry/ when that exists."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        path = request.path_info
+        if response.status_code != 404 or path == path.lower():
+            return response
+        try:
+            resolve(path.lower())
+        except Resolver404:
+            return response
+        query = request.META.get("QUERY_STRING", "")
+        target = request.path.lower() + (f"?{query}" if query else "")
+        return HttpResponsePermanentRedirect(target)

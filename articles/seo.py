@@ -1,0 +1,194 @@
+"""What search engines and link previews read: titles, descriptions, canonical
+addresses, feeds and schema.org structured data (JSON-LD)."""
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils.html import strip_tags
+from django.utils.safestring import SafeString, mark_safe
+
+from .models import Section
+
+# Characters that could end a <script> element or open an HTML comment inside it.
+_SCRIPT_SAFE = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+_LIST_ITEM = re.compile(r"<li>(.*?)</li>", re.S)
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def plain(rendered_html: str) -> str:
+    return " ".join(html.unescape(strip_tags(rendered_html)).split())
+
+
+def json_ld(data) -> SafeString:
+    """JSON for a <script type="application/ld+json"> element that no text can break out of."""
+    return mark_safe(json.dumps(data, ensure_ascii=False).translate(_SCRIPT_SAFE))  # noqa: S308
+
+
+@dataclass
+class PageMeta:
+    """The <head> of a page: base.html renders every tag from this."""
+
+    title: str
+    description: str
+    path: str
+    og_type: str = "website"
+    noindex: bool = False
+    structured_data: dict | None = None
+    feeds: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def full_title(self) -> str:
+        return f"{self.title} | {settings.SITE_NAME}" if self.title else settings.SITE_NAME
+
+    @property
+    def canonical_url(self) -> str:
+        return absolute(self.path)
+
+    @property
+    def structured_data_json(self) -> SafeString | None:
+        return json_ld(self.structured_data) if self.structured_data else None
+
+
+def paged_path(path: str, page_number: int) -> str:
+    """Page 1 is the bare address; later pages keep their ?page=N as canonical."""
+    return path if page_number <= 1 else f"{path}?page={page_number}"
+
+
+def breadcrumb_list(*crumbs) -> dict:
+    """crumbs: (name, path) pairs from the home page down to the current page."""
+    return {
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": position, "name": name, "item": absolute(path)}
+            for position, (name, path) in enumerate(crumbs, start=1)
+        ],
+    }
+
+
+def publisher() -> dict:
+    return {"@type": "Organization", "name": settings.SITE_NAME, "url": absolute("/")}
+
+
+def website_data() -> dict:
+    return {
+        "@context": "https://schema.org",
+        "@type": "WebSite",
+        "name": settings.SITE_NAME,
+        "url": absolute("/"),
+        "publisher": publisher(),
+        "potentialAction": {
+            "@type": "SearchAction",
+            "target": {
+                "@type": "EntryPoint",
+                "urlTemplate": absolute("/search/?q={search_term_string}"),
+            },
+            "query-input": "required name=search_term_string",
+        },
+    }
+
+
+def category_data(category, articles, path) -> dict:
+    return {
+        "@context": "https://schema.org",
+        "@graph": [
+            breadcrumb_list(("Home", "/"), (category.name, category.get_absolute_url())),
+            {
+                "@type": "CollectionPage",
+                "name": category.name,
+                "description": category.description or category.name,
+                "url": absolute(path),
+                "isPartOf": {"@type": "WebSite", "url": absolute("/")},
+                "mainEntity": {
+                    "@type": "ItemList",
+                    "itemListElement": [
+                        {
+                            "@type": "ListItem",
+                            "position": position,
+                            "url": absolute(article.get_absolute_url()),
+                            "name": article.title,
+                        }
+                        for position, article in enumerate(articles, start=1)
+                    ],
+                },
+            },
+        ],
+    }
+
+
+def legislation(provision) -> dict:
+    """Reads provision.law."""
+    law = provision.law
+    return {
+        "@type": "Legislation",
+        "name": f"{provision.label}, {law.name}",
+        "legislationIdentifier": provision.label,
+        "text": provision.text,
+        "url": absolute(provision.get_absolute_url()),
+        "isPartOf": {
+            "@type": "Legislation",
+            "name": law.name,
+            "alternateName": law.short_name,
+            "url": law.source_url or absolute(law.get_absolute_url()),
+        },
+    }
+
+
+def guide_data(article, sections, citations, tags) -> dict:
+    """Article, BreadcrumbList, one HowTo per steps section, an FAQPage for questions
+    and procedures, and the legal basis as Legislation citations."""
+    url = absolute(article.get_absolute_url())
+    graph = [
+        {
+            "@type": "Article",
+            "@id": f"{url}#guide",
+            "headline": article.title[:110],
+            "description": article.summary,
+            "datePublished": article.published_at.isoformat(),
+            "dateModified": article.updated_at.isoformat(),
+            "mainEntityOfPage": url,
+            "url": url,
+            "inLanguage": "en",
+            "author": publisher(),
+            "publisher": publisher(),
+            "articleSection": article.category.name,
+            "keywords": ", ".join(tag.name for tag in tags),
+            "citation": [legislation(citation.provision) for citation in citations],
+        },
+        breadcrumb_list(
+            ("Home", "/"),
+            (article.category.name, article.category.get_absolute_url()),
+            (article.title, article.get_absolute_url()),
+        ),
+    ]
+    for section in sections:
+        if section.kind == Section.Kind.STEPS:
+            steps = [plain(item) for item in _LIST_ITEM.findall(section.body_html)]
+            graph.append(
+                {
+                    "@type": "HowTo",
+                    "name": section.heading,
+                    "url": f"{url}#{section.anchor}",
+                    "step": [
+                        {"@type": "HowToStep", "position": n, "name": text[:110], "text": text}
+                        for n, text in enumerate(steps, start=1)
+                    ],
+                }
+            )
+    questions = [
+        {
+            "@type": "Question",
+            "name": section.heading,
+            "acceptedAnswer": {"@type": "Answer", "text": plain(section.body_html)},
+        }
+        for section in sections
+        if section.kind in {Section.Kind.QUESTION, Section.Kind.PROCEDURE}
+    ]
+    if questions:
+        graph.append({"@type": "FAQPage", "url": url, "mainEntity": questions})
+    return {"@context": "https://schema.org", "@graph": graph}

@@ -1,0 +1,95 @@
+"""HTTP semantics: validators, 304s, HEAD, and who may cache what."""
+
+from datetime import timedelta
+from http import HTTPStatus
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from tests.factories import cite, make_article, make_category, make_provision, make_section
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def guide():
+    article = make_article(category=make_category(slug="cards"), tags=["card"])
+    make_section(article, heading="Steps")
+    cite(article, make_provision())
+    return article
+
+
+def public_paths(guide):
+    provision = guide.provisions.get()
+    return [
+        "/",
+        "/cards/",
+        guide.get_absolute_url(),
+        "/tags/card/",
+        "/laws/",
+        provision.law.get_absolute_url(),
+    ]
+
+
+def test_public_pages_send_validators_and_shared_cache_headers(client, guide):
+    for path in public_paths(guide):
+        response = client.get(path)
+        assert response.status_code == HTTPStatus.OK, path
+        assert response["ETag"] and response["Last-Modified"], path
+        cache_control = response["Cache-Control"]
+        for part in ["public", "max-age=", "s-maxage=", "stale-while-revalidate="]:
+            assert part in cache_control, (path, cache_control)
+
+
+def test_repeated_requests_get_304(client, guide):
+    for path in public_paths(guide):
+        first = client.get(path)
+        by_etag = client.get(path, headers={"If-None-Match": first["ETag"]})
+        assert by_etag.status_code == HTTPStatus.NOT_MODIFIED, path
+        assert by_etag.content == b""
+        by_date = client.get(path, headers={"If-Modified-Since": first["Last-Modified"]})
+        assert by_date.status_code == HTTPStatus.NOT_MODIFIED, path
+
+
+def test_a_304_costs_one_query(client, guide, django_assert_num_queries):
+    etag = client.get(guide.get_absolute_url())["ETag"]
+    with django_assert_num_queries(1):
+        response = client.get(guide.get_absolute_url(), headers={"If-None-Match": etag})
+    assert response.status_code == HTTPStatus.NOT_MODIFIED
+
+
+def test_validators_change_the_moment_an_editor_saves(client, guide):
+    before = client.get(guide.get_absolute_url())
+    section = guide.sections.get()
+    section.body = "1. A new first step"
+    section.save()
+    after = client.get(guide.get_absolute_url(), headers={"If-None-Match": before["ETag"]})
+    assert after.status_code == HTTPStatus.OK
+    assert after["ETag"] != before["ETag"]
+    assert "A new first step" in after.content.decode()
+
+
+def test_validators_change_when_a_scheduled_guide_goes_live(client, guide):
+    due = timezone.now() + timedelta(hours=2)
+    make_article(category=guide.category, title="Scheduled guide", published_at=due)
+    before = client.get("/cards/")
+    with time_machine.travel(due + timedelta(seconds=1)):
+        after = client.get("/cards/", headers={"If-None-Match": before["ETag"]})
+        assert after.status_code == HTTPStatus.OK
+        assert "Scheduled guide" in after.content.decode()
+
+
+def test_head_works_without_a_body(client, guide):
+    response = client.head(guide.get_absolute_url())
+    assert response.status_code == HTTPStatus.OK
+    assert response.content == b""
+    assert response["ETag"]
+
+
+def test_admin_and_search_are_never_cached(admin_client, client, guide):
+    admin = admin_client.get(f"/admin/articles/article/{guide.pk}/change/")
+    assert "no-store" in admin["Cache-Control"] or "private" in admin["Cache-Control"]
+    search = client.get("/search/", {"q": "guide"})
+    assert "no-store" in search["Cache-Control"] or "private" in search["Cache-Control"]
+    assert "public" not in search["Cache-Control"]

@@ -1,0 +1,210 @@
+"""What search engines see: sitemaps, robots.txt, <head>, structured data, feeds."""
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from http import HTTPStatus
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.factories import make_article, make_category, make_draft, make_section
+from tests.html_checks import assert_good_page
+
+pytestmark = pytest.mark.django_db
+
+SEED = "/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
+NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+@pytest.fixture
+def demo():
+    call_command("load_demo_content", verbosity=0)
+
+
+def sitemap_urls(client):
+    index = ET.fromstring(client.get("/sitemap.xml").content)
+    urls = []
+    for loc in index.findall("sm:sitemap/sm:loc", NS):
+        section = client.get(loc.text.removeprefix("http://testserver"))
+        assert section.status_code == HTTPStatus.OK
+        urls += [u.text for u in ET.fromstring(section.content).findall("sm:url/sm:loc", NS)]
+    return urls
+
+
+def structured_data(html):
+    blocks = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert len(blocks) == 1
+    return json.loads(blocks[0])
+
+
+def graph(data, kind):
+    return [node for node in data.get("@graph", [data]) if node["@type"] == kind]
+
+
+class TestSitemaps:
+    def test_index_lists_sections_of_public_pages_only(self, client, demo):
+        make_draft(title="Draft guide", slug="draft-guide")
+        make_article(slug="future-guide", published_at=timezone.now() + timedelta(days=1))
+        urls = sitemap_urls(client)
+        assert f"http://testserver{SEED}" in urls
+        assert "http://testserver/social-security-inquiry/" in urls
+        assert "http://testserver/tags/alipay/" in urls
+        assert "http://testserver/laws/social-insurance-law/" in urls
+        assert "http://testserver/" in urls
+        assert not [u for u in urls if "draft-guide" in u or "future-guide" in u]
+        assert len(urls) == len(set(urls))
+
+    def test_guides_carry_lastmod(self, client, demo):
+        xml = client.get("/sitemap-guides.xml").content.decode()
+        assert "<lastmod>" in xml
+
+    def test_tags_of_drafts_only_are_left_out(self, client):
+        make_draft(tags=["secret-plans"])
+        make_article(tags=["public-topic"])
+        urls = sitemap_urls(client)
+        assert "http://testserver/tags/public-topic/" in urls
+        assert not [u for u in urls if "secret-plans" in u]
+
+    def test_cost_does_not_grow_with_guides(self, client):
+        category = make_category()
+        make_article(category=category)
+
+        def queries():
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get("/sitemap-guides.xml").status_code == HTTPStatus.OK
+            return len(captured)
+
+        queries()  # the first request also caches the Site row
+        few = queries()
+        for _ in range(30):
+            make_article(category=category)
+        assert queries() == few
+
+
+def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == HTTPStatus.OK
+    text = response.content.decode()
+    assert "Sitemap: http://testserver/sitemap.xml" in text
+    for path in ["/admin/", "/search/", "/preview/"]:
+        assert f"Disallow: {path}" in text
+
+
+class TestHead:
+    def test_guide_page_head(self, client, demo):
+        html = client.get(SEED).content.decode()
+        assert "<title>How to activate Alipay medical insurance card | " in html
+        assert html.count('<link rel="canonical"') == 1
+        assert f'<link rel="canonical" href="http://testserver{SEED}">' in html
+        assert '<meta property="og:type" content="article">' in html
+        assert '<meta property="og:title" content="How to activate Alipay' in html
+        assert '<meta name="twitter:card" content="summary">' in html
+        assert '<meta name="description" content="Activate your medical insurance card' in html
+        assert 'type="application/rss+xml"' in html and 'type="application/atom+xml"' in html
+
+    def test_titles_are_unique_across_pages(self, client, demo):
+        paths = ["/", "/social-security-inquiry/", SEED, "/tags/alipay/", "/laws/",
+                 "/laws/social-insurance-law/"]  # fmt: skip
+        titles = [
+            re.search(r"<title>(.*?)</title>", client.get(p).content.decode()).group(1)
+            for p in paths
+        ]
+        assert len(set(titles)) == len(titles)
+
+    def test_paginated_pages_have_their_own_canonical(self, client):
+        category = make_category(slug="many")
+        for _ in range(30):
+            make_article(category=category)
+        first = client.get("/many/").content.decode()
+        second = client.get("/many/?page=2&utm_source=x").content.decode()
+        assert '<link rel="canonical" href="http://testserver/many/">' in first
+        assert '<link rel="canonical" href="http://testserver/many/?page=2">' in second
+        assert "(page 2)" in re.search(r"<title>(.*?)</title>", second).group(1)
+
+    def test_search_pages_are_noindex(self, client):
+        html = client.get("/search/", {"q": "card"}).content.decode()
+        assert '<meta name="robots" content="noindex">' in html
+
+
+class TestStructuredData:
+    def test_seed_guide_describes_steps_questions_and_law(self, client, demo):
+        data = structured_data(client.get(SEED).content.decode())
+        article = graph(data, "Article")[0]
+        assert article["headline"] == "How to activate Alipay medical insurance card"
+        assert article["datePublished"] and article["dateModified"]
+        assert article["publisher"]["name"]
+        assert "alipay" in article["keywords"].lower()
+        laws = article["citation"]
+        assert [c["legislationIdentifier"] for c in laws] == ["Article 23", "Article 24"]
+        assert all(c["@type"] == "Legislation" for c in laws)
+        assert "Social Insurance Law" in laws[0]["isPartOf"]["name"]
+        howto = graph(data, "HowTo")
+        assert len(howto) == 1 and len(howto[0]["step"]) == 8
+        assert howto[0]["step"][0]["@type"] == "HowToStep"
+        assert "Alipay" in howto[0]["step"][0]["text"]
+        faq = {
+            q["name"]: q["acceptedAnswer"]["text"] for q in graph(data, "FAQPage")[0]["mainEntity"]
+        }
+        answer = faq["How to handle the medical insurance card?"]
+        assert "county medical insurance center" in answer and "<" not in answer
+
+    def test_breadcrumb_matches_the_visible_one(self, client, demo):
+        html = client.get(SEED).content.decode()
+        crumbs = graph(structured_data(html), "BreadcrumbList")[0]["itemListElement"]
+        assert [c["name"] for c in crumbs] == [
+            "Home",
+            "Social security inquiry",
+            "How to activate Alipay medical insurance card",
+        ]
+        visible = re.search(r'<nav class="breadcrumb wrap".*?</nav>', html, re.S).group(0)
+        for crumb in crumbs:
+            assert crumb["name"] in visible
+
+    def test_a_hostile_title_cannot_break_out_of_the_script(self, client):
+        article = make_article(title="</script><script>alert(1)</script> & <!--")
+        make_section(article, heading="Steps", body="1. </script><b>x</b>")
+        html = client.get(article.get_absolute_url()).content.decode()
+        block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+        data = json.loads(block.group(1))
+        assert graph(data, "Article")[0]["headline"].startswith("</script>")
+        assert "<script>alert(1)" not in html
+        assert_good_page(html)
+
+    def test_category_and_home_pages(self, client, demo):
+        category = structured_data(client.get("/social-security-inquiry/").content.decode())
+        assert graph(category, "BreadcrumbList") and graph(category, "CollectionPage")
+        items = graph(category, "CollectionPage")[0]["mainEntity"]["itemListElement"]
+        assert f"http://testserver{SEED}" in [item["url"] for item in items]
+        home = structured_data(client.get("/").content.decode())
+        assert home["@type"] == "WebSite"
+        target = home["potentialAction"]["target"]["urlTemplate"]
+        assert target == "http://testserver/search/?q={search_term_string}"
+
+
+class TestFeeds:
+    @pytest.mark.parametrize("path", ["/feeds/latest.rss", "/feeds/latest.atom"])
+    def test_site_feeds_list_public_guides(self, client, demo, path):
+        make_draft(title="Secret draft")
+        response = client.get(path)
+        assert response.status_code == HTTPStatus.OK
+        body = response.content.decode()
+        ET.fromstring(response.content)
+        assert "How to activate Alipay medical insurance card" in body
+        assert "Secret draft" not in body
+
+    def test_category_feeds(self, client, demo):
+        make_article(title="Elsewhere")
+        for path in ["/feeds/social-security-inquiry.rss", "/feeds/social-security-inquiry.atom"]:
+            body = client.get(path).content.decode()
+            assert "How to activate Alipay" in body and "Elsewhere" not in body
+        assert client.get("/feeds/no-such-topic.rss").status_code == HTTPStatus.NOT_FOUND
+
+    def test_pages_link_their_feeds(self, client, demo):
+        html = client.get("/social-security-inquiry/").content.decode()
+        assert 'href="/feeds/social-security-inquiry.rss"' in html
+        assert 'href="/feeds/latest.atom"' in html
