@@ -1,29 +1,53 @@
-from django.contrib import admin
+"""The editors' admin: guides with their parts, laws, best bets, and the editorial
+workflow (roles, review, scheduling, previews, history, no lost edits)."""
+
+from datetime import timedelta
+
+import reversion
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from reversion_compare.admin import CompareVersionAdmin
 
+from . import workflow
+from .markdown import render_markdown
 from .models import (
     Article,
     Category,
     Citation,
     Law,
     LegalProvision,
+    PreviewLink,
     PromotedResult,
     RelatedLink,
     Section,
 )
+from .versioning import changes_since, revision_sections, revision_tags, text_diff_html
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(CompareVersionAdmin):
     list_display = ["name", "slug", "position", "guide_count"]
     list_editable = ["position"]
     search_fields = ["name", "description"]
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(guide_count=Count("articles"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(guide_count=Count("articles"))
+            .order_by("position", "name")
+        )
 
     @admin.display(description=_("guides"), ordering="guide_count")
     def guide_count(self, category):
@@ -50,25 +74,321 @@ class RelatedLinkInline(admin.TabularInline):
     verbose_name_plural = _("related guides (shown first, then guides sharing tags)")
 
 
+class ArticleAdminForm(forms.ModelForm):
+    """Checks the role rules and refuses a save started from an outdated version."""
+
+    # When the editor opened the form: the guide's last-updated time, which every
+    # save moves (inlines included, articles.signals).
+    edited_version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Article
+        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets choose what is shown)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["edited_version"].initial = self.instance.updated_at.isoformat()
+        if "status" in self.fields and not workflow.can_publish(self.user):
+            self.fields["status"].choices = [
+                choice for choice in Article.Status.choices if choice[0] in Article.EDITOR_STATUSES
+            ] + ([] if self.instance.status in Article.EDITOR_STATUSES or not self.instance.pk
+                 else [(self.instance.status, self.instance.get_status_display())])  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        original = self.instance if self.instance.pk else None
+        try:
+            workflow.check_edit(self.user, original, cleaned.get("status"))
+        except PermissionDenied as denied:
+            raise ValidationError(str(denied)) from denied
+        if original is not None:
+            # Locks the row until this save commits, so two saves cannot both pass.
+            current = (
+                Article.objects.select_for_update()
+                .filter(pk=original.pk)
+                .values_list("updated_at", flat=True)
+                .first()
+            )
+            started_from = cleaned.get("edited_version")
+            if current is not None and started_from != current.isoformat():
+                changes = changes_since(original, started_from)
+                raise ValidationError(
+                    format_html(
+                        "{}<ul>{}</ul>{}",
+                        _("Someone else saved this guide after you opened it; your changes "
+                          "were not saved, so nothing of theirs was overwritten. "
+                          "What changed meanwhile:"),
+                        format_html("".join("<li>{}</li>" for change in changes), *changes)
+                        if changes else format_html("<li>{}</li>", _("its sections or links")),
+                        _("Copy your edits, reload the page, and apply them again."),
+                    )
+                )  # fmt: skip
+        return cleaned
+
+
+class ArticleActionForm(ActionForm):
+    category = forms.ModelChoiceField(
+        Category.objects.all(), required=False, label=_("Category (for “Set category”)")
+    )
+    tag = forms.CharField(required=False, max_length=100, label=_("Tag (for “Add tag”)"))
+
+
+class ScheduledFilter(admin.SimpleListFilter):
+    title = _("scheduling")
+    parameter_name = "scheduled"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Scheduled (publishes later)")), ("live", _("Live now"))]
+
+    def queryset(self, request, queryset):
+        published = queryset.filter(status=Article.Status.PUBLISHED)
+        if self.value() == "yes":
+            return published.filter(published_at__gt=timezone.now())
+        if self.value() == "live":
+            return published.filter(published_at__lte=timezone.now())
+        return queryset
+
+
+class ReviewDueFilter(admin.SimpleListFilter):
+    title = _("review date")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue")), ("soon", _("Due within 30 days"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "overdue":
+            return queryset.filter(review_by__lt=today)
+        if self.value() == "soon":
+            return queryset.filter(review_by__gte=today, review_by__lte=today + timedelta(days=30))
+        return queryset
+
+
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["title", "category", "status", "published_at", "updated_at"]
-    list_filter = ["status", "category", "tags"]
-    list_select_related = ["category"]
+class ArticleAdmin(CompareVersionAdmin):
+    form = ArticleAdminForm
+    action_form = ArticleActionForm
+    change_form_template = "admin/articles/article/change_form.html"
+    list_display = [
+        "title", "category", "status", "published_at", "scheduled", "needs_review",
+        "review_by", "owner", "last_edited_by", "updated_at",
+    ]  # fmt: skip
+    list_filter = [
+        "status", ScheduledFilter, "needs_review", ReviewDueFilter, "category", "owner", "tags",
+    ]  # fmt: skip
+    list_select_related = ["category", "owner", "last_edited_by"]
     search_fields = ["title", "summary", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    autocomplete_fields = ["category", "previous_article", "next_article"]
+    autocomplete_fields = ["category", "previous_article", "next_article", "owner"]
     date_hierarchy = "published_at"
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "last_edited_by", "draft_of"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "category", "summary", "tags"]}),
-        (_("Publishing"), {"fields": ["status", "published_at", "created_at", "updated_at"]}),
+        (None, {"fields": ["title", "slug", "category", "summary", "tags", "edited_version"]}),
+        (
+            _("Publishing"),
+            {
+                "fields": [
+                    "status",
+                    "published_at",
+                    "draft_of",
+                    "created_at",
+                    "updated_at",
+                    "last_edited_by",
+                ]
+            },
+        ),  # fmt: skip
+        (_("Keeping it true"), {"fields": ["owner", "review_by", "needs_review"]}),
         (_("Previous and next"), {"fields": ["previous_article", "next_article"]}),
     ]
     inlines = [SectionInline, CitationInline, RelatedLinkInline]
+    actions = [
+        "submit_for_review", "publish_selected", "unpublish_selected", "archive_selected",
+        "set_category", "add_tag", "confirm_reviewed", "prepare_draft_revisions",
+    ]  # fmt: skip
+
+    class Media:
+        js = ["articles/admin/markdown_preview.js"]
+        css = {"all": ["articles/admin/markdown_preview.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not workflow.can_publish(request.user):
+            fields += ["published_at", "needs_review"]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        obj.last_edited_by = request.user
+        if not change and obj.owner_id is None:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_publish_permission(self, request):
+        return workflow.can_publish(request.user)
+
+    @admin.display(boolean=True, description=_("scheduled"))
+    def scheduled(self, article):
+        return article.status == Article.Status.PUBLISHED and article.published_at > timezone.now()
+
+    # Bulk actions: each runs the same workflow rules and is recorded in history.
+
+    def _each(self, request, queryset, comment, change):
+        done = 0
+        with reversion.create_revision():
+            reversion.set_user(request.user)
+            reversion.set_comment(comment)
+            for article in queryset.select_related("category"):
+                try:
+                    change(article)
+                    done += 1
+                except PermissionDenied as denied:
+                    self.message_user(request, f"{article}: {denied}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{comment}: {done} guide(s).", messages.SUCCESS)
+
+    def _set_status(self, request, queryset, comment, status):
+        self._each(
+            request, queryset, comment, lambda a: workflow.set_status(a, request.user, status)
+        )
+
+    @admin.action(description=_("Submit for review"), permissions=["change"])
+    def submit_for_review(self, request, queryset):
+        self._set_status(request, queryset, "Submitted for review", Article.Status.IN_REVIEW)
+
+    @admin.action(description=_("Publish (now, or at their publish time)"), permissions=["publish"])
+    def publish_selected(self, request, queryset):
+        self._each(request, queryset, "Published", lambda a: workflow.publish(a, request.user))
+
+    @admin.action(description=_("Unpublish (back to draft)"), permissions=["publish"])
+    def unpublish_selected(self, request, queryset):
+        self._set_status(request, queryset, "Unpublished", Article.Status.DRAFT)
+
+    @admin.action(description=_("Archive"), permissions=["publish"])
+    def archive_selected(self, request, queryset):
+        self._set_status(request, queryset, "Archived", Article.Status.ARCHIVED)
+
+    @admin.action(description=_("Set category"), permissions=["publish"])
+    def set_category(self, request, queryset):
+        category = Category.objects.filter(pk=request.POST.get("category") or None).first()
+        if category is None:
+            self.message_user(request, _("Choose a category first."), messages.ERROR)
+            return
+
+        def move(article):
+            workflow.check_edit(request.user, article, article.status)
+            article.category = category
+            article.save()
+
+        self._each(request, queryset, f"Moved to {category}", move)
+
+    @admin.action(description=_("Add tag"), permissions=["change"])
+    def add_tag(self, request, queryset):
+        tag = (request.POST.get("tag") or "").strip()[:100]
+        if not tag:
+            self.message_user(request, _("Type a tag first."), messages.ERROR)
+            return
+
+        def tag_article(article):
+            workflow.check_edit(request.user, article, article.status)
+            article.tags.add(tag)
+            article.save()
+
+        self._each(request, queryset, f"Tagged “{tag}”", tag_article)
+
+    @admin.action(
+        description=_("Confirm reviewed (clears “needs review”)"), permissions=["publish"]
+    )
+    def confirm_reviewed(self, request, queryset):
+        def confirm(article):
+            article.needs_review = False
+            article.save()
+
+        self._each(request, queryset, "Confirmed as reviewed", confirm)
+
+    @admin.action(description=_("Prepare a draft revision"), permissions=["add"])
+    def prepare_draft_revisions(self, request, queryset):
+        self._each(request, queryset.filter(status=Article.Status.PUBLISHED),
+                   "Draft revision prepared",
+                   lambda a: workflow.prepare_draft_revision(a, request.user))  # fmt: skip
+
+    # History comparison (django-reversion-compare): readable section and tag diffs.
+
+    def compare_sections(self, obj_compare):
+        old = revision_sections(obj_compare.compare_obj1.version_record)
+        new = revision_sections(obj_compare.compare_obj2.version_record)
+        return text_diff_html(old, new)
+
+    def compare_tags(self, obj_compare):
+        old = revision_tags(obj_compare.compare_obj1.version_record)
+        new = revision_tags(obj_compare.compare_obj2.version_record)
+        return text_diff_html({"tags": ", ".join(old)}, {"tags": ", ".join(new)})
+
+    def compare_tagged_items(self, obj_compare):
+        return ""
+
+    # Extra admin pages: Markdown preview and shareable preview links.
+
+    def get_urls(self):
+        return [
+            path(
+                "markdown-preview/",
+                self.admin_site.admin_view(self.markdown_preview),
+                name="articles_article_markdown_preview",
+            ),
+            path(
+                "<int:pk>/preview-link/",
+                self.admin_site.admin_view(self.create_preview_link),
+                name="articles_article_preview_link",
+            ),
+            *super().get_urls(),
+        ]
+
+    def markdown_preview(self, request):
+        """POST only (CSRF-checked by the admin): one body → JSON, for the live preview;
+        a whole change form (the plain button) → a page of every section rendered."""
+        if request.method != "POST" or not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if "body" in request.POST:
+            return JsonResponse({"html": render_markdown(request.POST["body"][:100_000])})
+        sections = []
+        for key in sorted(
+            k for k in request.POST if k.startswith("sections-") and k.endswith("-body")
+        ):
+            prefix = key.removesuffix("-body")
+            sections.append({
+                "heading": request.POST.get(f"{prefix}-heading", ""),
+                "html": render_markdown(request.POST[key][:100_000]),
+            })  # fmt: skip
+        context = {**self.admin_site.each_context(request), "sections": sections,
+                   "title": _("Markdown preview")}  # fmt: skip
+        response = render(request, "admin/articles/article/markdown_preview.html", context)
+        response["X-Robots-Tag"] = "noindex"
+        return response
+
+    def create_preview_link(self, request, pk):
+        article = get_object_or_404(Article, pk=pk)
+        if request.method != "POST" or not workflow.can_publish(request.user):
+            raise PermissionDenied
+        try:
+            days = min(max(int(request.POST.get("days", 7)), 1), 90)
+        except ValueError:
+            days = 7
+        link = PreviewLink.objects.create(
+            article=article, expires_at=timezone.now() + timedelta(days=days),
+            created_by=request.user,
+        )  # fmt: skip
+        url = request.build_absolute_uri(link.get_absolute_url())
+        self.message_user(request, format_html(
+            "Preview link, valid for {} days: <a href=\"{}\">{}</a>", days, url, url))  # fmt: skip
+        return redirect(reverse("admin:articles_article_change", args=[pk]))
 
 
 class LegalProvisionInline(admin.StackedInline):
@@ -78,7 +398,7 @@ class LegalProvisionInline(admin.StackedInline):
 
 
 @admin.register(Law)
-class LawAdmin(admin.ModelAdmin):
+class LawAdmin(CompareVersionAdmin):
     list_display = ["name", "short_name", "slug"]
     search_fields = ["name", "short_name"]
     prepopulated_fields = {"slug": ["short_name"]}
@@ -87,7 +407,7 @@ class LawAdmin(admin.ModelAdmin):
 
 
 @admin.register(LegalProvision)
-class LegalProvisionAdmin(admin.ModelAdmin):
+class LegalProvisionAdmin(CompareVersionAdmin):
     """Registered so citations can pick provisions with autocomplete."""
 
     list_display = ["label", "law"]
@@ -109,3 +429,23 @@ class PromotedResultAdmin(admin.ModelAdmin):
     @admin.display(description=_("queries"))
     def query_lines(self, promotion):
         return ", ".join(promotion.queries.splitlines())
+
+
+@admin.register(PreviewLink)
+class PreviewLinkAdmin(admin.ModelAdmin):
+    """Shareable preview links; revoke one by ticking “revoked”."""
+
+    list_display = ["article", "expires_at", "revoked", "created_by", "created_at", "link"]
+    list_filter = ["revoked"]
+    list_select_related = ["article", "created_by"]
+    fields = ["article", "expires_at", "revoked"]
+    autocomplete_fields = ["article"]
+
+    @admin.display(description=_("address"))
+    def link(self, preview):
+        return format_html('<a href="{0}">{0}</a>', preview.get_absolute_url())
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

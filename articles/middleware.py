@@ -19,7 +19,13 @@ class GuideRedirectMiddleware(RedirectFallbackMiddleware):
 
 
 class LowercasePathMiddleware:
-    """/Social-Security-Inquiry/ answers 301 to /social-security-inquiry/ when that exists."""
+    """/Social-Security-Inquiry/ answers 301 to /social-security-inquiry/ when that exists.
+
+    Only for the public pages addressed by slugs: elsewhere (previews' signed tokens,
+    the admin) case carries meaning.
+    """
+
+    SLUG_PAGES = {"home", "category", "article", "tag", "law", "law-list"}
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -30,8 +36,10 @@ class LowercasePathMiddleware:
         if response.status_code != 404 or path == path.lower():
             return response
         try:
-            resolve(path.lower())
+            match = resolve(path.lower())
         except Resolver404:
+            return response
+        if match.namespace != "articles" or match.url_name not in self.SLUG_PAGES:
             return response
         query = request.META.get("QUERY_STRING", "")
         target = request.path.lower() + (f"?{query}" if query else "")

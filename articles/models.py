@@ -1,3 +1,7 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -8,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
+from taggit.models import TaggedItem
 
 RELATED_ARTICLES_LIMIT = 10
 
@@ -39,6 +44,15 @@ def published_q(prefix: str = "") -> Q:
     )
 
 
+class CategoryQuerySet(models.QuerySet):
+    def with_guide_counts(self):
+        """Each category with `guide_count`, its published guides, in display order
+        (Meta.ordering does not apply to aggregate queries)."""
+        return self.annotate(
+            guide_count=Count("articles", filter=published_q("articles__"))
+        ).order_by("position", "name")
+
+
 class Category(models.Model):
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(
@@ -53,6 +67,8 @@ class Category(models.Model):
     position = models.PositiveIntegerField(
         _("display order"), default=0, help_text=_("Lower numbers are listed first.")
     )
+
+    objects = CategoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "name"]
@@ -97,7 +113,12 @@ class ArticleQuerySet(models.QuerySet):
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        IN_REVIEW = "review", _("In review")
         PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
+
+    # Statuses an Editor may set; the others need the publish_article permission.
+    EDITOR_STATUSES = frozenset({Status.DRAFT, Status.IN_REVIEW})
 
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(
@@ -161,6 +182,46 @@ class Article(models.Model):
         help_text=_("Leave empty to use the guide published just after this one in its category."),
     )
 
+    # Editorial workflow (articles.workflow, articles.admin).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Who keeps this guide true."),
+    )
+    review_by = models.DateField(
+        _("review by"), null=True, blank=True, help_text=_("When the guide must next be checked.")
+    )
+    needs_review = models.BooleanField(
+        _("needs review"),
+        default=False,
+        help_text=_("Set when a cited law provision changed; cleared when a Publisher confirms."),
+    )
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last edited by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    draft_of = models.ForeignKey(
+        "self",
+        verbose_name=_("draft revision of"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="draft_revisions",
+        editable=False,
+        help_text=_("Publishing this draft replaces the public guide it revises."),
+    )
+    # Lets django-reversion version the tags with the guide.
+    tagged_items = GenericRelation(TaggedItem, related_query_name="article")
+
     objects = ArticleQuerySet.as_manager()
 
     class Meta:
@@ -168,6 +229,9 @@ class Article(models.Model):
         get_latest_by = "published_at"
         verbose_name = _("guide")
         verbose_name_plural = _("guides")
+        permissions = [
+            ("publish_article", _("Can publish, schedule, unpublish and archive guides")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(slug=Lower("slug")), name="article_slug_lowercase"),
             models.CheckConstraint(
@@ -370,7 +434,8 @@ class LegalProvision(models.Model):
 
     @property
     def anchor(self) -> str:
-        return f"provision-{self.pk}"
+        """Readable and stable across databases: labels are unique within a law."""
+        return slugify(self.label) or f"provision-{self.pk}"
 
 
 class Citation(models.Model):
@@ -517,3 +582,36 @@ class ContentRevision(models.Model):
     @classmethod
     def bump(cls):
         cls.objects.update_or_create(pk=1, defaults={"changed_at": timezone.now()})
+
+
+class PreviewLink(models.Model):
+    """A shareable, expiring, revocable link to preview a guide without logging in
+    (for an outside reviewer). The address carries a signed token of `key`."""
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("guide"), on_delete=models.CASCADE, related_name="preview_links"
+    )
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked = models.BooleanField(_("revoked"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("preview link")
+        verbose_name_plural = _("preview links")
+
+    def __str__(self):
+        return f"Preview of {self.article_id} until {self.expires_at:%Y-%m-%d}"
+
+    def get_absolute_url(self):
+        from django.core.signing import TimestampSigner
+
+        token = TimestampSigner(salt="preview-link").sign(str(self.key))
+        return reverse("preview-shared", kwargs={"token": token})
+
+    def is_valid(self) -> bool:
+        return not self.revoked and self.expires_at > timezone.now()

@@ -19,6 +19,7 @@ from .models import (
 )
 from .redirects import GONE, clear_path, record_move
 from .search.indexing import index_articles
+from .workflow import flag_guides_citing
 
 CONTENT_MODELS = (Article, Category, Citation, Law, LegalProvision, RelatedLink, Section, Tag)
 
@@ -64,6 +65,10 @@ def redirect_moved_article(sender, instance, raw=False, **kwargs):
         return
     path = instance.get_absolute_url()
     previous = getattr(instance, "_previous_public_path", None)
+    if instance.status == Article.Status.ARCHIVED:
+        if previous:  # an archived guide is gone for citizens, like a deleted one
+            record_move(previous, GONE)
+        return
     if previous and previous != path:
         record_move(previous, path)
     if instance.status == Article.Status.PUBLISHED:
@@ -140,6 +145,22 @@ def reindex_renamed_tag(sender, instance, created, **kwargs):
         tagged = list(TaggedItem.objects.filter(tag=instance).values_list("object_id", flat=True))
         _touch(tagged)
         index_articles(tagged)
+
+
+@receiver(pre_save, sender=LegalProvision)
+def remember_provision_text(sender, instance, raw=False, **kwargs):
+    instance._previous_text = None
+    if not raw and instance.pk is not None:
+        instance._previous_text = (
+            LegalProvision.objects.filter(pk=instance.pk).values_list("text", flat=True).first()
+        )
+
+
+@receiver(post_save, sender=LegalProvision)
+def flag_guides_quoting_amended_law(sender, instance, raw=False, **kwargs):
+    previous = getattr(instance, "_previous_text", None)
+    if not raw and previous is not None and previous != instance.text:
+        flag_guides_citing(instance)
 
 
 @receiver(post_save, sender=LegalProvision)

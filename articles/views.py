@@ -5,18 +5,22 @@ articles.caching.public_page."""
 import re
 
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import InvalidPage, Paginator
+from django.core.signing import BadSignature, TimestampSigner
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.generic import ListView
 from taggit.models import Tag
 
 from . import seo
 from .caching import public_page
-from .models import Article, Category, Citation, Law, LegalProvision, published_q
+from .models import Article, Category, Citation, Law, LegalProvision, PreviewLink, published_q
 from .search import did_you_mean, suggest
 from .search import search as search_guides
 
@@ -30,9 +34,7 @@ SITE_FEEDS = [
 @public_page
 def home(request):
     """Categories with their count of published guides, and the latest guides."""
-    categories = Category.objects.annotate(
-        guide_count=Count("articles", filter=published_q("articles__"))
-    )
+    categories = Category.objects.with_guide_counts()
     latest = Article.objects.published().for_listing()[:LATEST_ON_HOME]
     meta = seo.PageMeta(
         title="",
@@ -55,17 +57,25 @@ def article_detail(request, category, slug):
     article = get_object_or_404(Article.objects.published().for_page(), slug=slug)
     if article.category.slug != category:
         return redirect(article, permanent=True)
+    return render_guide(request, article)
+
+
+def render_guide(request, article, preview=False):
+    """The guide page; previews use the same template, marked noindex and uncached."""
     sections, citations = article.sections.all(), article.citations.all()
-    tags = article.tags.all()
+    # Alphabetical, so the page does not depend on the order tags were added.
+    tags = sorted(article.tags.all(), key=lambda tag: tag.name.casefold())
     meta = seo.PageMeta(
         title=article.title,
         description=article.summary,
         path=article.get_absolute_url(),
         og_type="article",
-        structured_data=seo.guide_data(article, sections, citations, tags),
+        noindex=preview,
+        structured_data=None if preview else seo.guide_data(article, sections, citations, tags),
         feeds=SITE_FEEDS,
     )
     context = {
+        "preview": preview,
         "article": article,
         "sections": sections,
         "citations": citations,
@@ -75,7 +85,35 @@ def article_detail(request, category, slug):
         "related": article.get_related(),
         "meta": meta,
     }
-    return render(request, "articles/article_detail.html", context)
+    response = render(request, "articles/article_detail.html", context)
+    if preview:
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        add_never_cache_headers(response)
+    return response
+
+
+@never_cache
+@staff_member_required
+def preview(request, pk):
+    """Any guide, whatever its status, as citizens would see it: for staff only."""
+    if not request.user.has_perm("articles.view_article"):
+        raise PermissionDenied
+    return render_guide(request, get_object_or_404(Article.objects.for_page(), pk=pk), True)
+
+
+@never_cache
+def shared_preview(request, token):
+    """A guide through a signed, expiring, revocable preview link (no login)."""
+    try:
+        key = TimestampSigner(salt="preview-link").unsign(token)
+        link = PreviewLink.objects.select_related("article").get(key=key)
+    except (BadSignature, PreviewLink.DoesNotExist, ValidationError, ValueError) as error:
+        raise Http404("No such preview") from error
+    if not link.is_valid():
+        response = render(request, "articles/preview_expired.html", status=410)
+        add_never_cache_headers(response)
+        return response
+    return render_guide(request, Article.objects.for_page().get(pk=link.article_id), True)
 
 
 class GuideListView(ListView):
@@ -152,7 +190,7 @@ class TagView(GuideListView):
 class LawListView(ListView):
     template_name = "articles/law_list.html"
     context_object_name = "laws"
-    queryset = Law.objects.annotate(provision_count=Count("provisions"))
+    queryset = Law.objects.annotate(provision_count=Count("provisions")).order_by("name")
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -241,9 +279,7 @@ def search(request):
         or bool(request.GET.get("tag"))
         and tag is None,
         "did_you_mean": did_you_mean(query),
-        "categories": Category.objects.annotate(
-            guide_count=Count("articles", filter=published_q("articles__"))
-        ).filter(guide_count__gt=0),
+        "categories": Category.objects.with_guide_counts().filter(guide_count__gt=0),
     }
     if query.is_empty or results.count() == 0:
         context["popular"] = Article.objects.published().for_listing()[:LATEST_ON_HOME]

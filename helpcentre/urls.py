@@ -3,7 +3,7 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
 from articles.sitemaps import SITEMAPS
-from articles.views import robots_txt
+from articles.views import preview, robots_txt, shared_preview
 
 admin.site.site_header = "Help centre administration"
 admin.site.site_title = "Help centre admin"
@@ -11,6 +11,8 @@ admin.site.site_title = "Help centre admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("robots.txt", robots_txt),
+    path("preview/<int:pk>/", preview, name="preview"),
+    path("preview/shared/<str:token>/", shared_preview, name="preview-shared"),
     path(
         "sitemap.xml",
         sitemap_views.index,

@@ -34,6 +34,9 @@ def _article_form(category, **overrides):
         "published_at_1": "10:00:00",
         "previous_article": "",
         "next_article": "",
+        "owner": "",
+        "review_by": "",
+        "edited_version": "",
     }
     data.update(overrides)
     return data
@@ -66,7 +69,11 @@ def test_editor_adds_a_guide_with_sections_citations_and_related(admin_client):
 def test_editor_changes_a_step_and_the_public_page_shows_it(admin_client, client):
     article = make_article(tags=["card"])
     step = make_section(article, heading="Steps", body="1. Old step")
-    data = _article_form(article.category, title=article.title, slug=article.slug, tags="card")
+    article.refresh_from_db()
+    data = _article_form(
+        article.category, title=article.title, slug=article.slug, tags="card",
+        edited_version=article.updated_at.isoformat(),
+    )  # fmt: skip
     data |= _inline(
         "sections",
         [{"id": str(step.pk), "article": str(article.pk), "position": "1", "kind": "steps",

@@ -1,0 +1,367 @@
+"""The editorial workflow: roles, review, scheduling, draft revisions, previews,
+history, no lost edits, and keeping guides true."""
+
+import re
+from datetime import timedelta
+from http import HTTPStatus
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.utils import timezone
+from reversion.models import Version
+
+from articles.models import Article, PreviewLink
+from articles.workflow import prepare_draft_revision, publish
+from tests.factories import cite, make_article, make_draft, make_provision, make_section
+
+pytestmark = pytest.mark.django_db
+
+
+def member(group_name, username=None):
+    user = User.objects.create_user(username or group_name.lower(), password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group_name))
+    client = Client()
+    client.force_login(user)
+    return user, client
+
+
+@pytest.fixture
+def editor():
+    return member("Editor")
+
+
+@pytest.fixture
+def publisher():
+    return member("Publisher")
+
+
+def inline(prefix, rows, initial=0):
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        data.update({f"{prefix}-{index}-{key}": value for key, value in row.items()})
+    return data
+
+
+def change_form(article, refresh=True, **overrides):
+    """The admin change form of `article` as a browser would post it back."""
+    if refresh:
+        article.refresh_from_db()
+    sections = [
+        {
+            "id": str(s.pk),
+            "article": str(article.pk),
+            "position": str(s.position),
+            "kind": s.kind,
+            "heading": s.heading,
+            "body": s.body,
+        }
+        for s in article.sections.all()
+    ]
+    data = {
+        "title": article.title,
+        "slug": article.slug,
+        "category": str(article.category_id),
+        "summary": article.summary,
+        "tags": ", ".join(article.tags.names()) if article.pk else "",
+        "status": article.status,
+        "published_at_0": "",
+        "published_at_1": "",
+        "previous_article": "",
+        "next_article": "",
+        "owner": "",
+        "review_by": "",
+        "edited_version": article.updated_at.isoformat() if article.updated_at else "",
+    }
+    if article.published_at:
+        data["published_at_0"] = article.published_at.strftime("%Y-%m-%d")
+        data["published_at_1"] = article.published_at.strftime("%H:%M:%S")
+    data |= inline("sections", sections, initial=len(sections))
+    data |= inline("citations", []) | inline("related_links", [])
+    data.update(overrides)
+    return data
+
+
+def save(client, article, **overrides):
+    return client.post(
+        f"/admin/articles/article/{article.pk}/change/", change_form(article, **overrides)
+    )
+
+
+def errors(response):
+    return " ".join(str(e) for e in response.context["errors"]) if response.context else ""
+
+
+class TestRoles:
+    def test_groups_exist_with_their_permissions(self):
+        editor, publisher = Group.objects.get(name="Editor"), Group.objects.get(name="Publisher")
+        editor_perms = set(editor.permissions.values_list("codename", flat=True))
+        publisher_perms = set(publisher.permissions.values_list("codename", flat=True))
+        assert {"add_article", "change_article"} <= editor_perms
+        assert "publish_article" not in editor_perms and "delete_article" not in editor_perms
+        assert {"publish_article", "delete_article"} <= publisher_perms
+
+    def test_an_editor_writes_a_draft_and_submits_it_for_review(self, editor):
+        user, client = editor
+        draft = make_draft()
+        response = save(client, draft, status="review")
+        assert response.status_code == HTTPStatus.FOUND, errors(response)
+        draft.refresh_from_db()
+        assert draft.status == Article.Status.IN_REVIEW
+        assert draft.last_edited_by == user
+
+    def test_an_editor_cannot_publish_or_change_a_public_guide(self, editor):
+        _, client = editor
+        draft = make_draft()
+        response = save(client, draft, status="published")
+        assert response.status_code == HTTPStatus.OK
+        assert Article.objects.get(pk=draft.pk).status == Article.Status.DRAFT
+        public = make_article(title="Public")
+        response = save(client, public, title="Changed by an editor")
+        assert "only a Publisher can change it" in errors(response)
+        assert Article.objects.get(pk=public.pk).title == "Public"
+
+    def test_an_editor_cannot_use_publishing_actions(self, editor):
+        _, client = editor
+        draft = make_draft()
+        response = client.post(
+            "/admin/articles/article/",
+            {"action": "publish_selected", "_selected_action": [draft.pk]},
+        )
+        assert Article.objects.get(pk=draft.pk).status == Article.Status.DRAFT
+        page = client.get("/admin/articles/article/").content.decode()
+        assert "publish_selected" not in page and "submit_for_review" in page
+        assert response.status_code in {HTTPStatus.OK, HTTPStatus.FOUND}
+
+    def test_a_publisher_publishes_and_schedules(self, publisher):
+        _, client = publisher
+        draft = make_draft(title="Scheduled guide")
+        tomorrow = timezone.now() + timedelta(days=1)
+        response = save(
+            client,
+            draft,
+            status="published",
+            published_at_0=tomorrow.strftime("%Y-%m-%d"),
+            published_at_1="09:00:00",
+        )
+        assert response.status_code == HTTPStatus.FOUND, errors(response)
+        draft.refresh_from_db()
+        assert draft.status == Article.Status.PUBLISHED and not draft.is_published()
+        listed = client.get("/admin/articles/article/?scheduled=yes").content.decode()
+        assert "Scheduled guide" in listed
+
+    def test_bulk_actions_follow_the_roles_and_are_recorded(self, publisher):
+        user, client = publisher
+        guides = [make_draft(), make_draft()]
+        client.post(
+            "/admin/articles/article/",
+            {"action": "publish_selected", "_selected_action": [g.pk for g in guides]},
+        )
+        assert all(Article.objects.get(pk=g.pk).is_published() for g in guides)
+        assert Version.objects.get_for_object(guides[0]).first().revision.user == user
+        client.post(
+            "/admin/articles/article/",
+            {"action": "add_tag", "tag": "pension", "_selected_action": [guides[0].pk]},
+        )
+        assert "pension" in Article.objects.get(pk=guides[0].pk).tags.names()
+        client.post(
+            "/admin/articles/article/",
+            {"action": "archive_selected", "_selected_action": [guides[1].pk]},
+        )
+        assert Article.objects.get(pk=guides[1].pk).status == Article.Status.ARCHIVED
+
+
+class TestDraftRevisions:
+    def test_a_published_guide_changes_only_when_its_revision_is_published(self, client, publisher):
+        user, _ = publisher
+        guide = make_article(title="Card guide", tags=["card"])
+        make_section(guide, heading="Steps", body="1. Old step")
+        url = guide.get_absolute_url()
+        copy = prepare_draft_revision(guide, user)
+        assert copy.draft_of == guide and copy.status == Article.Status.DRAFT
+        step = copy.sections.get()
+        step.body = "1. New step"
+        step.save()
+        assert "Old step" in client.get(url).content.decode()
+        published = publish(copy, user)
+        assert published.pk == guide.pk
+        page = client.get(url).content.decode()
+        assert "New step" in page and "Old step" not in page
+        assert not Article.objects.filter(pk=copy.pk).exists()
+        assert list(published.tags.names()) == ["card"]
+
+
+class TestPreview:
+    def test_staff_see_any_guide_exactly_as_citizens_would(self, editor, client):
+        _, staff = editor
+        draft = make_draft(title="Draft for preview")
+        make_section(draft, heading="Steps", body="1. Click **Submit**")
+        response = staff.get(f"/preview/{draft.pk}/")
+        assert response.status_code == HTTPStatus.OK
+        html = response.content.decode()
+        assert "<h1>Draft for preview</h1>" in html and "<strong>Submit</strong>" in html
+        assert '<meta name="robots" content="noindex">' in html
+        assert "no-store" in response["Cache-Control"] and "noindex" in response["X-Robots-Tag"]
+        anonymous = client.get(f"/preview/{draft.pk}/")
+        assert (
+            anonymous.status_code == HTTPStatus.FOUND and "/admin/login/" in anonymous["Location"]
+        )
+
+    def test_live_markdown_preview_is_staff_only_and_csrf_protected(self, editor):
+        user, _ = editor
+        url = "/admin/articles/article/markdown-preview/"
+        strict = Client(enforce_csrf_checks=True)
+        strict.force_login(user)
+        assert strict.post(url, {"body": "**x**"}).status_code == HTTPStatus.FORBIDDEN
+        page = strict.get("/admin/articles/article/add/").content.decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        response = strict.post(
+            url, {"body": "**bold** <script>x</script>", "csrfmiddlewaretoken": token}
+        )
+        assert response.json() == {"html": "<p><strong>bold</strong> </p>"}
+        assert "Preview the sections' Markdown" in page
+        plain = strict.post(
+            url,
+            {
+                "csrfmiddlewaretoken": token,
+                "sections-0-heading": "Steps",
+                "sections-0-body": "1. One",
+            },
+        )
+        assert "<ol>\n<li>One</li>\n</ol>" in plain.content.decode()
+        assert Client().post(url, {"body": "x"}).status_code == HTTPStatus.FOUND
+
+    def test_shared_preview_links_are_signed_expiring_and_revocable(self, publisher, client):
+        _, staff = publisher
+        draft = make_draft(title="Legal check")
+        staff.post(f"/admin/articles/article/{draft.pk}/preview-link/", {"days": "3"})
+        link = PreviewLink.objects.get()
+        assert timedelta(days=2) < link.expires_at - timezone.now() <= timedelta(days=3)
+        url = link.get_absolute_url()
+        response = client.get(url)
+        assert response.status_code == HTTPStatus.OK and "Legal check" in response.content.decode()
+        assert "no-store" in response["Cache-Control"] and "noindex" in response["X-Robots-Tag"]
+        assert client.get(url[:-3] + "xx/").status_code == HTTPStatus.NOT_FOUND
+        link.revoked = True
+        link.save()
+        assert client.get(url).status_code == HTTPStatus.GONE
+        link.revoked, link.expires_at = False, timezone.now() - timedelta(seconds=1)
+        link.save()
+        assert client.get(url).status_code == HTTPStatus.GONE
+
+    def test_editors_cannot_create_preview_links(self, editor):
+        _, client = editor
+        draft = make_draft()
+        response = client.post(f"/admin/articles/article/{draft.pk}/preview-link/", {"days": "3"})
+        assert response.status_code == HTTPStatus.FORBIDDEN
+        assert not PreviewLink.objects.exists()
+
+
+class TestHistory:
+    def test_every_admin_save_is_kept_and_can_be_compared_and_restored(self, publisher, client):
+        _, staff = publisher
+        guide = make_article(title="Card guide")
+        make_section(guide, heading="Steps", body="1. First wording")
+        save(staff, guide, **{"sections-0-body": "1. Second wording"})
+        save(staff, guide, **{"sections-0-body": "1. Third wording"})
+        versions = Version.objects.get_for_object(guide)
+        assert versions.count() == 2
+        history = staff.get(f"/admin/articles/article/{guide.pk}/history/")
+        assert history.status_code == HTTPStatus.OK
+        newer, older = versions[0], versions[1]
+        compare = staff.get(
+            f"/admin/articles/article/{guide.pk}/history/compare/",
+            {"version_id1": older.pk, "version_id2": newer.pk},
+        )
+        assert compare.status_code == HTTPStatus.OK
+        assert "Second" in compare.content.decode() and "Third" in compare.content.decode()
+        revert_url = f"/admin/articles/article/{guide.pk}/history/{older.pk}/"
+        form = staff.get(revert_url).content.decode()
+        started = re.search(r'name="edited_version" value="([^"]*)"', form).group(1)
+        revert = staff.post(
+            revert_url,
+            change_form(guide, edited_version=started, **{"sections-0-body": "1. Second wording"}),
+        )
+        assert revert.status_code == HTTPStatus.FOUND, errors(revert)
+        assert "Second wording" in client.get(guide.get_absolute_url()).content.decode()
+
+    def test_a_deleted_guide_can_be_recovered(self, publisher):
+        _, staff = publisher
+        guide = make_draft(title="Deleted by mistake")
+        save(staff, guide)
+        guide_pk = guide.pk
+        guide.delete()
+        guide.pk = guide_pk
+        recover_list = staff.get("/admin/articles/article/recover/").content.decode()
+        assert "Deleted by mistake" in recover_list
+        version = Version.objects.get_deleted(Article).get()
+        recover_url = f"/admin/articles/article/recover/{version.pk}/"
+        form = staff.get(recover_url).content.decode()
+        started = re.search(r'name="edited_version" value="([^"]*)"', form).group(1)
+        response = staff.post(
+            recover_url, change_form(guide, refresh=False, edited_version=started)
+        )
+        assert response.status_code == HTTPStatus.FOUND, errors(response)
+        assert Article.objects.filter(title="Deleted by mistake").exists()
+
+
+class TestNoLostEdits:
+    def test_a_stale_save_is_refused_with_what_changed(self, publisher):
+        _, first = publisher
+        _, second = member("Publisher", "second")
+        guide = make_article(title="Card guide")
+        make_section(guide, heading="Steps", body="1. Original")
+        opened_by_second = change_form(guide)
+        save(first, guide, title="Card guide, revised", **{"sections-0-body": "1. First's edit"})
+        opened_by_second["sections-0-body"] = "1. Second's edit"
+        response = second.post(f"/admin/articles/article/{guide.pk}/change/", opened_by_second)
+        assert response.status_code == HTTPStatus.OK
+        message = errors(response)
+        assert "Someone else saved this guide" in message
+        assert "Changed Title" in message and "“Steps”" in message
+        guide.refresh_from_db()
+        assert guide.title == "Card guide, revised"
+        assert guide.sections.get().body == "1. First's edit"
+
+
+class TestKeepingGuidesTrue:
+    def test_amending_a_cited_provision_flags_published_guides(self, publisher):
+        _, staff = publisher
+        provision = make_provision(text="Old wording.")
+        public, draft = make_article(), make_draft()
+        cite(public, provision)
+        cite(draft, provision)
+        provision.label = provision.label  # an unchanged text flags nothing
+        provision.save()
+        assert not Article.objects.filter(needs_review=True).exists()
+        provision.text = "Amended wording."
+        provision.save()
+        assert list(Article.objects.filter(needs_review=True)) == [public]
+        listed = staff.get("/admin/articles/article/?needs_review__exact=1").content.decode()
+        assert public.title in listed
+        staff.post(
+            "/admin/articles/article/",
+            {"action": "confirm_reviewed", "_selected_action": [public.pk]},
+        )
+        assert not Article.objects.get(pk=public.pk).needs_review
+
+    def test_overdue_reviews_are_listed(self, publisher):
+        _, staff = publisher
+        make_article(title="Overdue guide", review_by=timezone.localdate() - timedelta(days=1))
+        make_article(title="Fresh guide", review_by=timezone.localdate() + timedelta(days=90))
+        listed = staff.get("/admin/articles/article/?review=overdue").content.decode()
+        assert "Overdue guide" in listed and "Fresh guide" not in listed
+
+    def test_an_archived_guide_is_gone_for_citizens(self, client, publisher):
+        user, _ = publisher
+        guide = make_article()
+        url = guide.get_absolute_url()
+        from articles.workflow import set_status
+
+        set_status(guide, user, Article.Status.ARCHIVED)
+        assert client.get(url).status_code == HTTPStatus.GONE
