@@ -21,8 +21,19 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@ $(VENV)/.installed-run
 
+# axe-core (npm registry) for the accessibility browser tests; they skip without it,
+# except in CI where .ci/run makes sure npm is there.
+AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
+
+$(AXE): | $(BIN)/python
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --no-save --no-audit --no-fund --no-package-lock --silent \
+			--prefix $(VENV)/node axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the accessibility browser tests will skip"; fi
+
 install: $(VENV)/.installed-run
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test $(AXE)
 
 # A local key, kept out of git (.gitignore); SECRET_KEY in the environment wins.
 .secret_key: | $(BIN)/python

@@ -9,12 +9,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, F
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from reversion_compare.admin import CompareVersionAdmin
 
@@ -166,6 +166,27 @@ class ReviewDueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class HelpfulnessFilter(admin.SimpleListFilter):
+    title = _("helpfulness")
+    parameter_name = "helpfulness"
+    MIN_VOTES = 5
+
+    def lookups(self, request, model_admin):
+        return [
+            ("least", _("Least helpful (under 50%, 5+ votes)")),
+            ("none", _("No votes yet")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "least":
+            return queryset.annotate(
+                votes=F("feedback__helpful") + F("feedback__not_helpful")
+            ).filter(votes__gte=self.MIN_VOTES, feedback__not_helpful__gt=F("feedback__helpful"))
+        if self.value() == "none":
+            return queryset.filter(feedback__isnull=True)
+        return queryset
+
+
 @admin.register(Article)
 class ArticleAdmin(CompareVersionAdmin):
     form = ArticleAdminForm
@@ -173,17 +194,18 @@ class ArticleAdmin(CompareVersionAdmin):
     change_form_template = "admin/articles/article/change_form.html"
     list_display = [
         "title", "category", "status", "published_at", "scheduled", "needs_review",
-        "review_by", "owner", "last_edited_by", "updated_at",
+        "review_by", "owner", "last_edited_by", "updated_at", "helpfulness",
     ]  # fmt: skip
     list_filter = [
-        "status", ScheduledFilter, "needs_review", ReviewDueFilter, "category", "owner", "tags",
+        "status", ScheduledFilter, "needs_review", ReviewDueFilter, HelpfulnessFilter,
+        "category", "owner", "tags",
     ]  # fmt: skip
-    list_select_related = ["category", "owner", "last_edited_by"]
+    list_select_related = ["category", "owner", "last_edited_by", "feedback"]
     search_fields = ["title", "summary", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["category", "previous_article", "next_article", "owner"]
     date_hierarchy = "published_at"
-    readonly_fields = ["created_at", "updated_at", "last_edited_by", "draft_of"]
+    readonly_fields = ["created_at", "updated_at", "last_edited_by", "draft_of", "feedback_summary"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "summary", "tags", "edited_version"]}),
         (
@@ -201,6 +223,7 @@ class ArticleAdmin(CompareVersionAdmin):
         ),  # fmt: skip
         (_("Keeping it true"), {"fields": ["owner", "review_by", "needs_review"]}),
         (_("Previous and next"), {"fields": ["previous_article", "next_article"]}),
+        (_("Citizens' feedback"), {"fields": ["feedback_summary"]}),
     ]
     inlines = [SectionInline, CitationInline, RelatedLinkInline]
     actions = [
@@ -230,6 +253,27 @@ class ArticleAdmin(CompareVersionAdmin):
         if not change and obj.owner_id is None:
             obj.owner = request.user
         super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("helpful"), ordering="feedback__helpful")
+    def helpfulness(self, article):
+        """Reads article.feedback (list_select_related)."""
+        feedback = getattr(article, "feedback", None)
+        if feedback is None or not feedback.votes:
+            return "–"
+        return f"{feedback.helpful_percent}% of {feedback.votes}"
+
+    @admin.display(description=_("“Was this page helpful?”"))
+    def feedback_summary(self, article):
+        feedback = getattr(article, "feedback", None) if article.pk else None
+        if feedback is None:
+            return _("No votes yet.")
+        comments = article.feedback_comments.all()[:10]
+        return format_html(
+            "<p>{} yes, {} no ({}% helpful).</p><ul>{}</ul>",
+            feedback.helpful, feedback.not_helpful, feedback.helpful_percent,
+            format_html_join("", "<li>{} — {}</li>",
+                             ((c.created_at.strftime("%Y-%m-%d"), c.text) for c in comments)),
+        )  # fmt: skip
 
     def has_publish_permission(self, request):
         return workflow.can_publish(request.user)

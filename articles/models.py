@@ -19,7 +19,7 @@ RELATED_ARTICLES_LIMIT = 10
 # Top-level paths that a category slug may not take, because category pages
 # live at /<category-slug>/.
 RESERVED_SLUGS = frozenset(
-    {"admin", "api", "feeds", "laws", "media", "preview", "search", "static", "tags"}
+    {"admin", "api", "feedback", "feeds", "laws", "media", "preview", "search", "static", "tags"}
 )
 
 
@@ -615,3 +615,50 @@ class PreviewLink(models.Model):
 
     def is_valid(self) -> bool:
         return not self.revoked and self.expires_at > timezone.now()
+
+
+class GuideFeedback(models.Model):
+    """ "Was this page helpful?" counts of one guide, updated atomically (F() + 1)."""
+
+    article = models.OneToOneField(
+        Article, on_delete=models.CASCADE, primary_key=True, related_name="feedback"
+    )
+    helpful = models.PositiveIntegerField(_("helpful"), default=0)
+    not_helpful = models.PositiveIntegerField(_("not helpful"), default=0)
+
+    class Meta:
+        verbose_name = _("page feedback")
+        verbose_name_plural = _("page feedback")
+
+    def __str__(self):
+        return f"{self.helpful} yes, {self.not_helpful} no"
+
+    @property
+    def votes(self) -> int:
+        return self.helpful + self.not_helpful
+
+    @property
+    def helpful_percent(self) -> int | None:
+        return round(100 * self.helpful / self.votes) if self.votes else None
+
+
+class FeedbackComment(models.Model):
+    """What a citizen said was missing after answering "No". Plain text, shown escaped."""
+
+    MAX_LENGTH = 500
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="feedback_comments")
+    text = models.TextField(_("comment"), max_length=MAX_LENGTH)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("feedback comment")
+        verbose_name_plural = _("feedback comments")
+        indexes = [
+            # Serves "recent comments" of one guide in the admin.
+            models.Index(fields=["article", "-created_at"], name="feedback_recent_idx"),
+        ]
+
+    def __str__(self):
+        return self.text[:60]

@@ -4,6 +4,7 @@ articles.caching.public_page."""
 
 import re
 
+from django import forms
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,12 +16,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 from taggit.models import Tag
 
+from . import feedback as feedback_rules
 from . import seo
 from .caching import public_page
-from .models import Article, Category, Citation, Law, LegalProvision, PreviewLink, published_q
+from .models import (
+    Article,
+    Category,
+    Citation,
+    FeedbackComment,
+    Law,
+    LegalProvision,
+    PreviewLink,
+    published_q,
+)
 from .search import did_you_mean, suggest
 from .search import search as search_guides
 
@@ -151,10 +164,13 @@ class CategoryView(GuideListView):
             feeds=[
                 *SITE_FEEDS,
                 ("application/rss+xml", f"{self.category.name} (RSS)", feed),
-                ("application/atom+xml", f"{self.category.name} (Atom)",
-                 feed.removesuffix(".rss") + ".atom"),
+                (
+                    "application/atom+xml",
+                    f"{self.category.name} (Atom)",
+                    feed.removesuffix(".rss") + ".atom",
+                ),
             ],
-        )  # fmt: skip
+        )
         return context
 
 
@@ -313,3 +329,96 @@ def _page_or_404(paginator, number):
         return paginator.page(number or 1)
     except (InvalidPage, TypeError, ValueError) as exc:
         raise Http404("No such page of results") from exc
+
+
+class FeedbackCommentForm(forms.Form):
+    comment = forms.CharField(
+        label="What were you looking for? (optional, do not include personal details)",
+        max_length=FeedbackComment.MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": FeedbackComment.MAX_LENGTH}),
+    )
+
+
+def _feedback_target(request, slug):
+    """The published guide feedback is about, from a page of this site only."""
+    article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
+    if not feedback_rules.is_same_origin(request):
+        raise PermissionDenied("Feedback must be sent from this site's pages.")
+    return article
+
+
+def _feedback_response(request, article, status, context, json):
+    """JSON for feedback.js, else the page articles/feedback.html; never cached."""
+    if "application/json" in request.headers.get("Accept", ""):
+        response = JsonResponse(json, status=status)
+    else:
+        response = render(request, "articles/feedback.html", {"article": article, **context},
+                          status=status)  # fmt: skip
+    add_never_cache_headers(response)
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@csrf_exempt  # the page is shared-cacheable; articles.feedback checks the Origin instead
+@require_POST
+def feedback(request, slug):
+    """A 'Was this page helpful?' vote: a plain form post, or JSON for the script."""
+    article = _feedback_target(request, slug)
+    answer = request.POST.get("helpful")
+    if answer not in {"yes", "no"}:
+        return _feedback_response(
+            request,
+            article,
+            400,
+            {"error": "Choose Yes or No."},
+            {"error": "Choose yes or no."},
+        )
+    if not feedback_rules.may_vote(request, article.pk):
+        return _feedback_response(
+            request,
+            article,
+            429,
+            {"already": True},
+            {"error": "You have already told us about this page. Thank you."},
+        )
+    feedback_rules.record_vote(article, helpful=answer == "yes")
+    ask = answer == "no"
+    return _feedback_response(
+        request,
+        article,
+        200,
+        "articles/feedback.html",
+        {"ask_comment": ask, "form": FeedbackCommentForm()},
+        {
+            "thanks": True,
+            "ask_comment": ask,
+            "comment_url": reverse("articles:feedback-comment", args=[article.slug]),
+        },
+    )
+
+
+@csrf_exempt  # see feedback()
+@require_POST
+def feedback_comment(request, slug):
+    """The optional comment after 'No', stored as plain text."""
+    article = _feedback_target(request, slug)
+    form = FeedbackCommentForm(request.POST)
+    if not form.is_valid():
+        errors = [str(e) for e in form.errors.get("comment", [])]
+        return _feedback_response(
+            request,
+            article,
+            400,
+            {"ask_comment": True, "form": form},
+            {"error": " ".join(errors)},
+        )
+    if not feedback_rules.may_comment(request):
+        return _feedback_response(
+            request,
+            article,
+            429,
+            {"already": True},
+            {"error": "Too many comments. Try later."},
+        )
+    feedback_rules.record_comment(article, form.cleaned_data["comment"])
+    return _feedback_response(request, article, 200, {"commented": True}, {"thanks": True})

@@ -10,7 +10,7 @@ from tests.factories import cite, make_article, make_category, make_provision, m
 pytestmark = pytest.mark.django_db
 
 
-def _inline(prefix, rows, initial=0):
+def inline_data(prefix, rows, initial=0):
     data = {
         f"{prefix}-TOTAL_FORMS": str(len(rows)),
         f"{prefix}-INITIAL_FORMS": str(initial),
@@ -47,15 +47,15 @@ def test_editor_adds_a_guide_with_sections_citations_and_related(admin_client):
     provision = make_provision(label="Article 23")
     other = make_article()
     data = _article_form(category)
-    data |= _inline(
+    data |= inline_data(
         "sections",
         [
             {"position": "1", "kind": "steps", "heading": "Steps", "body": "1. Apply\n2. Wait"},
             {"position": "2", "kind": "question", "heading": "Who pays?", "body": "The employer."},
         ],
     )
-    data |= _inline("citations", [{"provision": str(provision.pk), "position": "1"}])
-    data |= _inline("related_links", [{"to_article": str(other.pk), "position": "1"}])
+    data |= inline_data("citations", [{"provision": str(provision.pk), "position": "1"}])
+    data |= inline_data("related_links", [{"to_article": str(other.pk), "position": "1"}])
     response = admin_client.post("/admin/articles/article/add/", data)
     assert response.status_code == HTTPStatus.FOUND, response.context["errors"]
     article = Article.objects.get(slug="how-to-transfer-a-pension")
@@ -74,14 +74,14 @@ def test_editor_changes_a_step_and_the_public_page_shows_it(admin_client, client
         article.category, title=article.title, slug=article.slug, tags="card",
         edited_version=article.updated_at.isoformat(),
     )  # fmt: skip
-    data |= _inline(
+    data |= inline_data(
         "sections",
         [{"id": str(step.pk), "article": str(article.pk), "position": "1", "kind": "steps",
           "heading": "Steps", "body": "1. New step"}],
         initial=1,
     )  # fmt: skip
-    data |= _inline("citations", [])
-    data |= _inline("related_links", [])
+    data |= inline_data("citations", [])
+    data |= inline_data("related_links", [])
     response = admin_client.post(f"/admin/articles/article/{article.pk}/change/", data)
     assert response.status_code == HTTPStatus.FOUND, response.context["errors"]
     article.refresh_from_db()
@@ -93,7 +93,9 @@ def test_duplicate_section_headings_are_reported_not_crashed(admin_client):
     data = _article_form(make_category())
     row = {"position": "1", "kind": "text", "heading": "Same", "body": "x"}
     data |= (
-        _inline("sections", [row, row]) | _inline("citations", []) | _inline("related_links", [])
+        inline_data("sections", [row, row])
+        | inline_data("citations", [])
+        | inline_data("related_links", [])
     )
     response = admin_client.post("/admin/articles/article/add/", data)
     assert response.status_code == HTTPStatus.OK
@@ -128,7 +130,7 @@ def test_change_form_offers_view_on_site_and_autocomplete(admin_client):
 def test_editor_adds_a_law_with_provisions(admin_client):
     data = {"name": "Social Insurance Law of the PRC", "short_name": "Social Insurance Law",
             "slug": "social-insurance-law", "source_url": ""}  # fmt: skip
-    data |= _inline(
+    data |= inline_data(
         "provisions",
         [{"position": "23", "label": "Article 23", "text": "Employees should participate."},
          {"position": "24", "label": "Article 24", "text": "The state establishes."}],

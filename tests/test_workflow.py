@@ -14,6 +14,7 @@ from reversion.models import Version
 from articles.models import Article, PreviewLink
 from articles.workflow import prepare_draft_revision, publish
 from tests.factories import cite, make_article, make_draft, make_provision, make_section
+from tests.test_admin import inline_data as inline
 
 pytestmark = pytest.mark.django_db
 
@@ -34,18 +35,6 @@ def editor():
 @pytest.fixture
 def publisher():
     return member("Publisher")
-
-
-def inline(prefix, rows, initial=0):
-    data = {
-        f"{prefix}-TOTAL_FORMS": str(len(rows)),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
-    for index, row in enumerate(rows):
-        data.update({f"{prefix}-{index}-{key}": value for key, value in row.items()})
-    return data
 
 
 def change_form(article, refresh=True, **overrides):

@@ -9,7 +9,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 
 from .base import *  # noqa: E402,F403
-from .base import CACHES  # noqa: E402
+from .base import BASE_DIR, CACHES, DATABASES  # noqa: E402
 
 DEBUG = False
 SITE_URL = "http://testserver"
@@ -21,3 +21,8 @@ STORAGES = {
 }
 # Each run gets its own key space on a shared Redis.
 CACHES["default"]["KEY_PREFIX"] = f"helpcentre-test-{os.getpid()}"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not shared-cache memory: concurrency tests then see real WAL locking
+    # and busy timeouts, as gunicorn workers do.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}

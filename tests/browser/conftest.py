@@ -87,3 +87,18 @@ def no_js(browser):
     context = browser.new_context(java_script_enabled=False, viewport={"width": 375, "height": 740})
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script():
+    """axe-core from the npm registry, installed by `make test` under .venv/node."""
+    root = Path(__file__).resolve().parents[2]
+    path = Path(
+        os.environ.get("AXE_CORE_PATH", root / ".venv/node/node_modules/axe-core/axe.min.js")
+    )
+    if not path.is_file():
+        message = f"axe-core not found at {path} (make test installs it with npm)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + ": accessibility tests must run in CI")
+        pytest.skip(message)
+    return path

@@ -1,0 +1,117 @@
+"""WCAG 2.2 AA in a real browser: axe-core on every page type, keyboard-only use,
+the guide above the fold on a phone, and screenshots of each page type."""
+
+import json
+
+import pytest
+
+SEED_PATH = "/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
+PAGE_TYPES = {
+    "home": "/",
+    "category": "/social-security-inquiry/",
+    "tag": "/tags/alipay/",
+    "guide": SEED_PATH,
+    "law": "/laws/social-insurance-law/",
+    "laws": "/laws/",
+    "search-results": "/search/?q=activate+medical+insurance+card",
+    "search-empty": "/search/?q=zzqqxx",
+    "not-found": "/no-such-page/",
+}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+def axe_violations(page, axe_script):
+    page.add_script_tag(path=str(axe_script))
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        AXE_TAGS,
+    )
+    return [
+        {"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+    ]
+
+
+@pytest.mark.parametrize("name", PAGE_TYPES)
+def test_axe_finds_no_violation(demo_site, browser, axe_script, screenshots_dir, name):
+    for width, height, label in [(375, 740, "phone"), (1280, 900, "desktop")]:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.goto(demo_site + PAGE_TYPES[name])
+        violations = axe_violations(page, axe_script)
+        page.screenshot(path=str(screenshots_dir / f"{name}-{label}.png"), full_page=True)
+        context.close()
+        assert not violations, json.dumps(violations, indent=2)
+
+
+def test_the_feedback_form_is_accessible(demo_site, browser, axe_script, screenshots_dir):
+    context = browser.new_context(viewport={"width": 375, "height": 740}, java_script_enabled=True)
+    page = context.new_page()
+    page.goto(demo_site + SEED_PATH)
+    page.locator("button[name=helpful][value=no]").click()
+    page.get_by_label("What were you looking for?").wait_for()
+    assert not axe_violations(page, axe_script)
+    page.locator("#feedback").screenshot(path=str(screenshots_dir / "feedback-phone.png"))
+    context.close()
+
+
+def test_keyboard_only_reaches_skip_link_search_contents_and_feedback(demo_site, desktop):
+    desktop.goto(demo_site + SEED_PATH)
+    focused = []
+    for _ in range(40):
+        desktop.keyboard.press("Tab")
+        focused.append(desktop.evaluate(
+            "() => { const e = document.activeElement;"
+            " return [e.tagName, e.getAttribute('href') || e.getAttribute('name') || '',"
+            " (e.innerText || e.value || '').trim().slice(0, 40),"
+            " getComputedStyle(e).outlineStyle] }"
+        ))  # fmt: skip
+    assert focused[0][2] == "Skip to main content"
+    assert ["INPUT", "q"] in [f[:2] for f in focused[:4]]
+    assert any(f[1] == "#how-to-activate-the-card-in-alipay" for f in focused)
+    assert any(f[1] == "helpful" and f[2].startswith("Yes") for f in focused) or _tab_to_feedback(
+        desktop
+    )
+    assert all(f[3] != "none" for f in focused[:10]), "every focused element shows a focus outline"
+    desktop.goto(demo_site + SEED_PATH)
+    desktop.keyboard.press("Tab")
+    desktop.keyboard.press("Enter")
+    assert desktop.evaluate("document.activeElement.id") == "main"
+
+
+def _tab_to_feedback(page):
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "helpful":
+            page.keyboard.press("Enter")
+            page.get_by_text("Thank you for your feedback").wait_for()
+            return True
+    return False
+
+
+def test_title_summary_and_contents_are_above_the_fold_on_a_phone(demo_site, phone):
+    phone.goto(demo_site + SEED_PATH)
+    fold = phone.viewport_size["height"]
+    for selector in ["h1", ".guide__header .lead", ".contents h2"]:
+        box = phone.locator(selector).first.bounding_box()
+        assert box["y"] + box["height"] <= fold, (selector, box)
+
+
+def test_text_reflows_at_320_px_and_400_percent_zoom(demo_site, browser):
+    # 1280 px at 400% zoom is a 320 CSS-pixel viewport.
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    for path in PAGE_TYPES.values():
+        page.goto(demo_site + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+    context.close()
+
+
+def test_print_shows_the_legal_basis_and_hides_navigation(demo_site, desktop, screenshots_dir):
+    desktop.goto(demo_site + SEED_PATH)
+    assert not desktop.locator(".provision").first.is_visible()
+    desktop.emulate_media(media="print")
+    assert desktop.locator(".provision").first.is_visible()
+    for hidden in [".site-header", ".feedback", ".pager", ".breadcrumb"]:
+        assert not desktop.locator(hidden).first.is_visible(), hidden
+    desktop.pdf(path=str(screenshots_dir / "guide-print.pdf"))
