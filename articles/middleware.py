@@ -44,3 +44,18 @@ class LowercasePathMiddleware:
         query = request.META.get("QUERY_STRING", "")
         target = request.path.lower() + (f"?{query}" if query else "")
         return HttpResponsePermanentRedirect(target)
+
+
+class ScheduledRevisionMiddleware:
+    """Before any page is served, put due draft revisions in place (one cheap query
+    when none is due), so scheduled changes need no cron job or worker."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from .workflow import apply_due_revisions, due_revisions
+
+        if due_revisions().exists():
+            apply_due_revisions()
+        return self.get_response(request)

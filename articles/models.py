@@ -40,6 +40,8 @@ def published_q(prefix: str = "") -> Q:
         **{
             f"{prefix}status": Article.Status.PUBLISHED,
             f"{prefix}published_at__lte": timezone.now(),
+            # A draft revision is never public itself: it replaces its guide when due.
+            f"{prefix}draft_of__isnull": True,
         }
     )
 
@@ -278,42 +280,53 @@ class Article(models.Model):
 
     def is_published(self) -> bool:
         return (
-            self.status == self.Status.PUBLISHED
+            self.draft_of_id is None
+            and self.status == self.Status.PUBLISHED
             and self.published_at is not None
             and self.published_at <= timezone.now()
         )
 
-    def _neighbour(self, explicit, newer: bool):
-        if explicit is not None and explicit.is_published():
-            return explicit
-        if not self.is_published():
-            return None
+    def _neighbour_query(self, newer: bool):
+        """The id of the published guide just before (or after) this one in its category."""
         if newer:
-            after = Q(published_at__gt=self.published_at) | Q(
+            side = Q(published_at__gt=self.published_at) | Q(
                 published_at=self.published_at, pk__gt=self.pk
             )
             order = ("published_at", "pk")
         else:
-            after = Q(published_at__lt=self.published_at) | Q(
+            side = Q(published_at__lt=self.published_at) | Q(
                 published_at=self.published_at, pk__lt=self.pk
             )
             order = ("-published_at", "-pk")
-        return (
-            Article.objects.published()
-            .filter(after, category_id=self.category_id)
-            .select_related("category")
-            .order_by(*order)
-            .first()
-        )
+        neighbours = Article.objects.published().filter(side, category_id=self.category_id)
+        return models.Subquery(neighbours.order_by(*order).values("pk")[:1])
+
+    def get_neighbours(self):
+        """(previous, next): the editor's links when published, else the neighbouring
+        published guides in publication order within the category, in one query.
+
+        Reads previous_article and next_article: select_related them.
+        """
+        chosen = {
+            newer: explicit if explicit is not None and explicit.is_published() else None
+            for newer, explicit in [(False, self.previous_article), (True, self.next_article)]
+        }
+        missing = [newer for newer, article in chosen.items() if article is None]
+        if missing and self.is_published():
+            condition = Q()
+            for newer in missing:
+                condition |= Q(pk=self._neighbour_query(newer))
+            for article in Article.objects.filter(condition).select_related("category"):
+                newer = (article.published_at, article.pk) > (self.published_at, self.pk)
+                if newer in missing:
+                    chosen[newer] = article
+        return chosen[False], chosen[True]
 
     def get_previous(self):
-        """The editor's previous link when published, else the published guide before
-        this one in its category. Reads previous_article: select_related it."""
-        return self._neighbour(self.previous_article, newer=False)
+        return self.get_neighbours()[0]
 
     def get_next(self):
-        """As get_previous, towards newer guides. Reads next_article: select_related it."""
-        return self._neighbour(self.next_article, newer=True)
+        return self.get_neighbours()[1]
 
     def get_related(self, limit: int = RELATED_ARTICLES_LIMIT):
         """The editor's published picks in their order, then the published guides that

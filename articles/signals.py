@@ -55,7 +55,7 @@ def remember_public_path(sender, instance, raw=False, **kwargs):
     if raw or instance.pk is None:
         return
     previous = Article.objects.select_related("category").filter(pk=instance.pk).first()
-    if previous is not None and previous.status == Article.Status.PUBLISHED:
+    if previous is not None and previous.is_published():
         instance._previous_public_path = previous.get_absolute_url()
 
 
@@ -77,7 +77,7 @@ def redirect_moved_article(sender, instance, raw=False, **kwargs):
 
 @receiver(pre_delete, sender=Article)
 def mark_deleted_article_gone(sender, instance, **kwargs):
-    if instance.status == Article.Status.PUBLISHED:
+    if instance.status == Article.Status.PUBLISHED and instance.draft_of_id is None:
         record_move(instance.get_absolute_url(), GONE)
 
 

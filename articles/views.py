@@ -87,14 +87,15 @@ def render_guide(request, article, preview=False):
         structured_data=None if preview else seo.guide_data(article, sections, citations, tags),
         feeds=SITE_FEEDS,
     )
+    previous, following = article.get_neighbours()
     context = {
         "preview": preview,
         "article": article,
         "sections": sections,
         "citations": citations,
         "tags": tags,
-        "previous": article.get_previous(),
-        "next": article.get_next(),
+        "previous": previous,
+        "next": following,
         "related": article.get_related(),
         "meta": meta,
     }
@@ -387,7 +388,6 @@ def feedback(request, slug):
         request,
         article,
         200,
-        "articles/feedback.html",
         {"ask_comment": ask, "form": FeedbackCommentForm()},
         {
             "thanks": True,

@@ -70,36 +70,71 @@ def prepare_draft_revision(article: Article, user) -> Article:
 
 
 def publish(article: Article, user, when=None) -> Article:
-    """Publish `article` (now, or at `when`). A draft revision replaces the guide it
-    revises, keeping that guide's address and history, and is then removed."""
-    if not can_publish(user):
+    """Publish `article` at `when`, or at its own publish time, or now.
+
+    A draft revision replaces the guide it revises (same address, history kept)
+    when its time comes: now, or later through apply_due_revisions().
+    """
+    if user is not None and not can_publish(user):
         raise PermissionDenied(_("Only a Publisher can publish a guide."))
+    now = timezone.now()
     if article.draft_of_id is None:
         article.status = Article.Status.PUBLISHED
-        article.published_at = when or article.published_at or timezone.now()
-        if when is None and article.published_at > timezone.now():
-            article.published_at = timezone.now()
-        article.last_edited_by = user
+        article.published_at = when or article.published_at or now
+        article.last_edited_by = user or article.last_edited_by
         article.save()
         return article
-    original = article.draft_of
+    due = when or article.published_at
+    if due is not None and due > now:
+        article.status = Article.Status.PUBLISHED
+        article.published_at = due
+        article.last_edited_by = user or article.last_edited_by
+        article.save()
+        return article
+    return _replace_original(article, user or article.last_edited_by)
+
+
+def _replace_original(revision: Article, user) -> Article:
+    original = revision.draft_of
     with transaction.atomic():
         for field in ["title", "summary", "category", "previous_article", "next_article",
                       "owner", "review_by"]:  # fmt: skip
-            setattr(original, field, getattr(article, field))
+            setattr(original, field, getattr(revision, field))
         original.sections.all().delete()
         original.citations.all().delete()
         original.related_links.all().delete()
-        article.sections.update(article=original)
-        article.citations.update(article=original)
-        article.related_links.update(from_article=original)
-        original.tags.set(article.tags.all())
+        revision.sections.update(article=original)
+        revision.citations.update(article=original)
+        revision.related_links.update(from_article=original)
+        original.tags.set(revision.tags.all())
         original.status = Article.Status.PUBLISHED
         original.needs_review = False
         original.last_edited_by = user
         original.save()
-        article.delete()
+        revision.delete()
     return original
+
+
+def due_revisions():
+    return Article.objects.filter(
+        draft_of__isnull=False, status=Article.Status.PUBLISHED, published_at__lte=timezone.now()
+    )
+
+
+def apply_due_revisions() -> int:
+    """Put scheduled draft revisions whose time has come in place of their guides.
+
+    Called on requests (articles.middleware), so no job or worker is needed; the
+    row lock makes sure two workers never apply the same revision twice.
+    """
+    applied = 0
+    for pk in due_revisions().values_list("pk", flat=True):
+        with transaction.atomic():
+            revision = due_revisions().select_for_update().filter(pk=pk).first()
+            if revision is not None:
+                _replace_original(revision, revision.last_edited_by)
+                applied += 1
+    return applied
 
 
 def set_status(article: Article, user, status: str) -> None:

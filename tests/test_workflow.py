@@ -6,6 +6,7 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
@@ -183,6 +184,26 @@ class TestDraftRevisions:
         assert "New step" in page and "Old step" not in page
         assert not Article.objects.filter(pk=copy.pk).exists()
         assert list(published.tags.names()) == ["card"]
+
+    def test_a_scheduled_revision_replaces_the_guide_when_due_without_a_job(
+        self, client, publisher
+    ):
+        user, _ = publisher
+        guide = make_article(title="Pension rules 2026")
+        make_section(guide, heading="Steps", body="1. Old rule")
+        copy = prepare_draft_revision(guide, user)
+        step = copy.sections.get()
+        step.body = "1. New rule"
+        step.save()
+        due = timezone.now() + timedelta(days=3)
+        scheduled = publish(copy, user, when=due)
+        assert scheduled.pk == copy.pk and not scheduled.is_published()
+        assert "Old rule" in client.get(guide.get_absolute_url()).content.decode()
+        assert client.get(f"/{copy.category.slug}/{copy.slug}/").status_code == 404
+        with time_machine.travel(due + timedelta(minutes=1)):
+            page = client.get(guide.get_absolute_url()).content.decode()
+            assert "New rule" in page and "Old rule" not in page
+        assert not Article.objects.filter(pk=copy.pk).exists()
 
 
 class TestPreview:

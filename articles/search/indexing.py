@@ -55,7 +55,9 @@ def _words(document: SearchDocument) -> set[str]:
 
 def _indexable(article_ids):
     return (
-        Article.objects.filter(pk__in=article_ids, status=Article.Status.PUBLISHED)
+        Article.objects.filter(
+            pk__in=article_ids, status=Article.Status.PUBLISHED, draft_of__isnull=True
+        )
         .prefetch_related(
             "sections",
             "tags",
@@ -98,7 +100,7 @@ def rebuild_index(batch_size: int = 2000, progress=None) -> int:
         SearchTerm.objects.all().delete()
         get_backend().clear()
     ids = list(
-        Article.objects.filter(status=Article.Status.PUBLISHED)
+        Article.objects.filter(status=Article.Status.PUBLISHED, draft_of__isnull=True)
         .order_by("pk")
         .values_list("pk", flat=True)
     )

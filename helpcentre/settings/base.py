@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "articles.middleware.ScheduledRevisionMiddleware",
     # Both act only on a 404: first /Upper-Case/ addresses go to their lower-case
     # form, then moved and removed guides answer 301 or 410 (django.contrib.redirects).
     "articles.middleware.GuideRedirectMiddleware",
