@@ -115,3 +115,26 @@ def test_print_shows_the_legal_basis_and_hides_navigation(demo_site, desktop, sc
     for hidden in [".site-header", ".feedback", ".pager", ".breadcrumb"]:
         assert not desktop.locator(hidden).first.is_visible(), hidden
     desktop.pdf(path=str(screenshots_dir / "guide-print.pdf"))
+
+
+def test_votes_count_with_javascript_off_and_on(demo_site, browser):
+    from articles.models import GuideFeedback
+
+    guides = {
+        False: "/social-security-inquiry/binzhou-city-social-security-center-location/",
+        True: SEED_PATH,
+    }
+    for javascript, path in guides.items():
+        context = browser.new_context(java_script_enabled=javascript)
+        page = context.new_page()
+        page.goto(demo_site + path)
+        page.locator("button[name=helpful][value=yes]").click()
+        page.get_by_text("Thank you for your feedback").wait_for()
+        # With the script the answer arrives without leaving the guide.
+        assert (page.url == demo_site + path) is javascript
+        context.close()
+    counts = {f.article.slug: f.helpful for f in GuideFeedback.objects.select_related("article")}
+    assert counts == {
+        "binzhou-city-social-security-center-location": 1,
+        "how-to-activate-alipay-medical-insurance-card": 1,
+    }
