@@ -77,17 +77,11 @@ def publish(article: Article, user, when=None) -> Article:
     """
     if user is not None and not can_publish(user):
         raise PermissionDenied(_("Only a Publisher can publish a guide."))
-    now = timezone.now()
-    if article.draft_of_id is None:
-        article.status = Article.Status.PUBLISHED
-        article.published_at = when or article.published_at or now
-        article.last_edited_by = user or article.last_edited_by
-        article.save()
-        return article
     due = when or article.published_at
-    if due is not None and due > now:
+    if article.draft_of_id is None or (due is not None and due > timezone.now()):
+        # A guide goes live at its time; a revision due later waits for its time.
         article.status = Article.Status.PUBLISHED
-        article.published_at = due
+        article.published_at = due or timezone.now()
         article.last_edited_by = user or article.last_edited_by
         article.save()
         return article
