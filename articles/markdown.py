@@ -4,10 +4,12 @@ python-markdown renders, then nh3 keeps only an allow-list of tags, attributes
 and URL schemes, so nothing an editor types can run script or restyle a page.
 """
 
+import html
 import threading
 
 import markdown
 import nh3
+from django.utils.html import strip_tags
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
@@ -55,6 +57,12 @@ def _renderer() -> markdown.Markdown:
             output_format="html",
         )
     return _local.renderer
+
+
+def html_to_text(rendered_html: str) -> str:
+    """The text of rendered HTML, tags removed and entities decoded (for search
+    indexing and structured data)."""
+    return html.unescape(strip_tags(rendered_html))
 
 
 def render_markdown(text: str) -> str:

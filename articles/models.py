@@ -92,9 +92,6 @@ class ArticleQuerySet(models.QuerySet):
         """Articles the public may see: published, with a publish time that has come."""
         return self.filter(published_q())
 
-    def in_publication_order(self):
-        return self.order_by("published_at", "pk")
-
     def for_listing(self):
         """What a list of guides shows: title, summary, category, dates."""
         return self.select_related("category").order_by("-published_at", "-pk")

@@ -1,15 +1,14 @@
 """What search engines and link previews read: titles, descriptions, canonical
 addresses, feeds and schema.org structured data (JSON-LD)."""
 
-import html
 import json
 import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.utils.html import strip_tags
 from django.utils.safestring import SafeString, mark_safe
 
+from .markdown import html_to_text
 from .models import Section
 
 # Characters that could end a <script> element or open an HTML comment inside it.
@@ -22,7 +21,7 @@ def absolute(path: str) -> str:
 
 
 def plain(rendered_html: str) -> str:
-    return " ".join(html.unescape(strip_tags(rendered_html)).split())
+    return " ".join(html_to_text(rendered_html).split())
 
 
 def json_ld(data) -> SafeString:

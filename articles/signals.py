@@ -34,6 +34,20 @@ def _touch(article_ids) -> None:
     Article.objects.filter(pk__in=list(article_ids)).update(updated_at=timezone.now())
 
 
+def _guides_changed(article_ids) -> None:
+    """Something these guides show changed: move their date and reindex them."""
+    article_ids = list(article_ids)
+    _touch(article_ids)
+    index_articles(article_ids)
+
+
+def _previous_value(model, instance, field, raw):
+    """The value of `field` in the database before this save (None for new rows)."""
+    if raw or instance.pk is None:
+        return None
+    return model.objects.filter(pk=instance.pk).values_list(field, flat=True).first()
+
+
 @receiver(pre_save, sender=Section)
 def render_section_body(sender, instance, **kwargs):
     # A receiver rather than Section.save(): pre_save also runs for loaddata's
@@ -83,11 +97,7 @@ def mark_deleted_article_gone(sender, instance, **kwargs):
 
 @receiver(pre_save, sender=Category)
 def remember_category_slug(sender, instance, raw=False, **kwargs):
-    instance._previous_slug = None
-    if not raw and instance.pk is not None:
-        instance._previous_slug = (
-            Category.objects.filter(pk=instance.pk).values_list("slug", flat=True).first()
-        )
+    instance._previous_slug = _previous_value(Category, instance, "slug", raw)
 
 
 @receiver(post_save, sender=Category)
@@ -119,9 +129,10 @@ def reindex_article(sender, instance, **kwargs):
 def reindex_parent_article(sender, instance, origin=None, raw=False, **kwargs):
     if _whole_guide_deleted(origin):
         return
-    if not raw:  # fixtures bring their own dates
-        _touch([instance.article_id])
-    index_articles([instance.article_id])
+    if raw:  # fixtures bring their own dates
+        index_articles([instance.article_id])
+    else:
+        _guides_changed([instance.article_id])
 
 
 @receiver(post_save, sender=RelatedLink)
@@ -135,25 +146,18 @@ def touch_linking_article(sender, instance, origin=None, raw=False, **kwargs):
 def reindex_retagged_article(sender, instance, action, **kwargs):
     if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Article):
         ContentRevision.bump()
-        _touch([instance.pk])
-        index_articles([instance.pk])
+        _guides_changed([instance.pk])
 
 
 @receiver(post_save, sender=Tag)
 def reindex_renamed_tag(sender, instance, created, **kwargs):
     if not created:
-        tagged = list(TaggedItem.objects.filter(tag=instance).values_list("object_id", flat=True))
-        _touch(tagged)
-        index_articles(tagged)
+        _guides_changed(TaggedItem.objects.filter(tag=instance).values_list("object_id", flat=True))
 
 
 @receiver(pre_save, sender=LegalProvision)
 def remember_provision_text(sender, instance, raw=False, **kwargs):
-    instance._previous_text = None
-    if not raw and instance.pk is not None:
-        instance._previous_text = (
-            LegalProvision.objects.filter(pk=instance.pk).values_list("text", flat=True).first()
-        )
+    instance._previous_text = _previous_value(LegalProvision, instance, "text", raw)
 
 
 @receiver(post_save, sender=LegalProvision)
@@ -165,15 +169,11 @@ def flag_guides_quoting_amended_law(sender, instance, raw=False, **kwargs):
 
 @receiver(post_save, sender=LegalProvision)
 def reindex_citing_articles(sender, instance, **kwargs):
-    citing = list(instance.citations.values_list("article_id", flat=True))
-    _touch(citing)
-    index_articles(citing)
+    _guides_changed(instance.citations.values_list("article_id", flat=True))
 
 
 @receiver(post_save, sender=Law)
 def reindex_articles_citing_law(sender, instance, **kwargs):
-    citing = list(
+    _guides_changed(
         Citation.objects.filter(provision__law=instance).values_list("article_id", flat=True)
     )
-    _touch(citing)
-    index_articles(citing)

@@ -53,18 +53,16 @@ def prepare_draft_revision(article: Article, user) -> Article:
         copy.slug = f"{article.slug[:130]}-draft-{article.pk}"
         copy.last_edited_by = user
         copy.save()
-        for section in article.sections.all():
-            section.pk = None
-            section.article = copy
-            section.save()
-        for citation in article.citations.all():
-            citation.pk = None
-            citation.article = copy
-            citation.save()
-        for link in article.related_links.all():
-            link.pk = None
-            link.from_article = copy
-            link.save()
+        # Saved one by one (not bulk_create) so sections render and the index follows.
+        for parts, owner_field in [
+            (article.sections.all(), "article"),
+            (article.citations.all(), "article"),
+            (article.related_links.all(), "from_article"),
+        ]:
+            for part in parts:
+                part.pk = None
+                setattr(part, owner_field, copy)
+                part.save()
         copy.tags.set(article.tags.all())
     return copy
 

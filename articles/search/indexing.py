@@ -5,22 +5,17 @@ the given guides (dropping those that are no longer published), the engine's
 index rows, and the "Did you mean" vocabulary counts, in one transaction.
 """
 
-import html
 from collections import Counter
 
 from django.db import transaction
 from django.db.models import F, Prefetch
-from django.utils.html import strip_tags
 
+from ..markdown import html_to_text
 from ..models import Article, Citation, SearchDocument, SearchTerm
 from .backends import get_backend
 from .text import cjk_index_text, vocabulary
 
 BATCH = 500
-
-
-def plain_text(rendered_html: str) -> str:
-    return html.unescape(strip_tags(rendered_html))
 
 
 def document_for(article: Article) -> SearchDocument:
@@ -34,7 +29,7 @@ def document_for(article: Article) -> SearchDocument:
         + [c.provision.label for c in citations]
     )
     body = "\n".join(
-        [f"{s.heading}\n{plain_text(s.body_html)}" for s in article.sections.all()]
+        [f"{s.heading}\n{html_to_text(s.body_html)}" for s in article.sections.all()]
         + [c.provision.text for c in citations]
     )
     return SearchDocument(
