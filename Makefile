@@ -43,6 +43,7 @@ secret: .secret_key
 
 run: install .secret_key
 	$(MANAGE) migrate --noinput
+	$(MANAGE) createcachetable
 	$(MANAGE) load_demo_content --if-empty
 	$(MANAGE) collectstatic --noinput -v0
 	$(MAKE) serve

@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
@@ -218,6 +219,12 @@ class Article(models.Model):
         editable=False,
         help_text=_("Publishing this draft replaces the public guide it revises."),
     )
+    publish_problem = models.TextField(
+        _("problem when publishing"),
+        blank=True,
+        editable=False,
+        help_text=_("Why a scheduled revision could not be put in place; cleared on success."),
+    )
     # Lets django-reversion version the tags with the guide.
     tagged_items = GenericRelation(TaggedItem, related_query_name="article")
 
@@ -242,6 +249,14 @@ class Article(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(next_article=F("pk")), name="article_next_not_self"
+            ),
+            # A draft revision replaces its original: a link to the original would
+            # become a link to itself.
+            models.CheckConstraint(
+                condition=~Q(previous_article=F("draft_of")), name="article_previous_not_original"
+            ),
+            models.CheckConstraint(
+                condition=~Q(next_article=F("draft_of")), name="article_next_not_original"
             ),
         ]
         indexes = [
@@ -598,6 +613,9 @@ class PreviewLink(models.Model):
     """A shareable, expiring, revocable link to preview a guide without logging in
     (for an outside reviewer). The address carries a signed token of `key`."""
 
+    # Longest validity a link may have, on every path (admin form, action, code).
+    MAX_DAYS = 90
+
     article = models.ForeignKey(
         Article, verbose_name=_("guide"), on_delete=models.CASCADE, related_name="preview_links"
     )
@@ -626,6 +644,14 @@ class PreviewLink(models.Model):
     def is_valid(self) -> bool:
         return not self.revoked and self.expires_at > timezone.now()
 
+    def clean(self):
+        super().clean()
+        if self.expires_at is not None:
+            start = self.created_at or timezone.now()
+            if self.expires_at > start + timedelta(days=self.MAX_DAYS):
+                message = _("A preview link can last %(days)d days at most.")
+                raise ValidationError({"expires_at": message % {"days": self.MAX_DAYS}})
+
 
 class GuideFeedback(models.Model):
     """ "Was this page helpful?" counts of one guide, updated atomically (F() + 1)."""
@@ -650,6 +676,33 @@ class GuideFeedback(models.Model):
     @property
     def helpful_percent(self) -> int | None:
         return round(100 * self.helpful / self.votes) if self.votes else None
+
+
+class FeedbackVote(models.Model):
+    """One counted "Was this page helpful?" vote: at most one per visitor, guide and day,
+    enforced by the unique constraint. `visitor` is a salted hash of the client's
+    network (articles.clientip), never the address itself."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    visitor = models.CharField(max_length=64)
+    day = models.DateField()
+    helpful = models.BooleanField()
+
+    class Meta:
+        verbose_name = _("feedback vote")
+        verbose_name_plural = _("feedback votes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "visitor", "day"], name="feedback_vote_once_a_day"
+            ),
+        ]
+        indexes = [
+            # Serves the purge of old votes.
+            models.Index(fields=["day"], name="feedback_vote_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.day}: {'yes' if self.helpful else 'no'}"
 
 
 class FeedbackComment(models.Model):

@@ -119,6 +119,23 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Counters that every worker and node must share (feedback limits): Redis when
+# there is one, else a table in the database (`manage.py createcachetable`).
+# Kept apart from "default" so busy search suggestions never evict them.
+if REDIS_URL:
+    CACHES["limits"] = {
+        **CACHES["default"],
+        "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + "-limits",
+    }
+else:
+    CACHES["limits"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "helpcentre_limits_cache",
+    }
+
+# How many reverse proxies of ours stand in front of Django and append to
+# X-Forwarded-For (articles.clientip). 0: the header is ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
