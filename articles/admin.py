@@ -493,3 +493,7 @@ class PreviewLinkAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+# Replaces django-taggit's TagAdmin; imported last so taggit's registration exists.
+from . import admin_tags  # noqa: E402,F401

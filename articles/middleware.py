@@ -59,3 +59,26 @@ class ScheduledRevisionMiddleware:
         if due_revisions().exists():
             apply_due_revisions()
         return self.get_response(request)
+
+
+class DatabaseBusyMiddleware:
+    """A database that stays locked past its timeout (SQLite under a long write)
+    answers 503 with Retry-After, a page that says to try again, never a 500."""
+
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import OperationalError
+
+        message = str(exception).lower()
+        if isinstance(exception, OperationalError) and ("locked" in message or "busy" in message):
+            response = render(request, "503.html", status=503)
+            response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+            return response
+        return None

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost of our own: a locked database becomes a 503 page, not a 500.
+    "articles.middleware.DatabaseBusyMiddleware",
     # WhiteNoise serves static files before any other middleware does work.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,0 +1,1 @@
+"""The admin for tags, replacing django-taggit's own TagAdmin (see admin.py)."""
