@@ -19,8 +19,15 @@ IPV6_NETWORK_PREFIX = 64
 
 
 def _parse(value: str):
+    """An address, also when a proxy wrote it with a port: "[2001:db8::1]:443",
+    "203.0.113.5:1234"."""
+    value = value.strip()
+    if value.startswith("["):
+        value = value[1:].split("]")[0]
+    elif value.count(":") == 1:
+        value = value.split(":")[0]
     try:
-        return ipaddress.ip_address(value.strip().removeprefix("[").split("]")[0])
+        return ipaddress.ip_address(value)
     except ValueError:
         return None
 
@@ -31,7 +38,7 @@ def client_ip(request) -> str:
     trusted = settings.TRUSTED_PROXY_COUNT
     if trusted <= 0:
         return remote
-    forwarded = [part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
     chain = [part.strip() for part in forwarded if part.strip()] + [remote]
     # chain[-1] is the proxy talking to us; each trusted proxy adds one entry.
     candidate = chain[-(trusted + 1)] if len(chain) > trusted else chain[0]

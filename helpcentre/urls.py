@@ -4,13 +4,16 @@ from django.urls import include, path
 
 from articles.sitemaps import SITEMAPS
 from articles.views import preview, robots_txt, shared_preview
+from articles.wellknown import security_txt
 
 admin.site.site_header = "Help centre administration"
 admin.site.site_title = "Help centre admin"
+handler500 = "articles.middleware.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("robots.txt", robots_txt),
+    path(".well-known/security.txt", security_txt, name="security-txt"),
     path("preview/<int:pk>/", preview, name="preview"),
     path("preview/shared/<str:token>/", shared_preview, name="preview-shared"),
     path(

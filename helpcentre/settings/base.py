@@ -4,12 +4,14 @@ Defaults are safe for production (DEBUG off, no wildcard hosts); the embedded
 defaults (SQLite file, local-memory cache) need no service to be running.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_datetime, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -53,10 +55,17 @@ INSTALLED_APPS = [
     "reversion",
     "reversion_compare",
     "articles",
+    "csp",
+    # Last, as its documentation asks: it watches the login signals of the apps above.
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above WhiteNoise, so static files carry them too, and above everything that
+    # can answer (the 503 page, error pages, axes' lockout page).
+    "articles.security.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Outermost of our own: a locked database becomes a 503 page, not a 500.
     "articles.middleware.DatabaseBusyMiddleware",
     # WhiteNoise serves static files before any other middleware does work.
@@ -72,6 +81,8 @@ MIDDLEWARE = [
     # form, then moved and removed guides answer 301 or 410 (django.contrib.redirects).
     "articles.middleware.GuideRedirectMiddleware",
     "articles.middleware.LowercasePathMiddleware",
+    # Turns a refused sign-in into the lockout page (articles.security.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "helpcentre.urls"
@@ -133,13 +144,24 @@ else:
     CACHES["limits"] = {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "helpcentre_limits_cache",
+        # Past MAX_ENTRIES the table is culled, which would reset visitors' counts.
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
     }
 
 # How many reverse proxies of ours stand in front of Django and append to
 # X-Forwarded-For (articles.clientip). 0: the header is ignored.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
+# `manage.py purge_feedback` deletes citizens' comments older than this.
+FEEDBACK_COMMENT_RETENTION_DAYS = env_int("FEEDBACK_COMMENT_RETENTION_DAYS", 180)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out client or username before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -160,15 +182,102 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Static files serve our own pages only (Cross-Origin-Resource-Policy: same-origin);
+# WhiteNoise would otherwise add Access-Control-Allow-Origin: * to each.
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 
 TAGGIT_CASE_INSENSITIVE = True
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Cross-Origin-Opener-Policy: same-origin is Django's default (SecurityMiddleware).
 X_FRAME_OPTIONS = "DENY"
+# Our 403 page, not Django's built-in one with its inline <style>.
+CSRF_FAILURE_VIEW = "articles.security.csrf_failure"
+
+# SECURE_COOKIES=true says the site is served over HTTPS (directly or behind our proxy).
+SERVED_OVER_HTTPS = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = SERVED_OVER_HTTPS
+CSRF_COOKIE_SECURE = SERVED_OVER_HTTPS
+if SERVED_OVER_HTTPS:
+    # __Host- cookies are refused by browsers unless Secure, Path=/ and without a
+    # Domain, so no other host or plain-HTTP page can set or shadow them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    if TRUSTED_PROXY_COUNT > 0:
+        # Our proxy terminates TLS and must overwrite this header on every request;
+        # without a trusted proxy a client could send it, so it is not read.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS preloading binds the whole registrable domain and is slow to undo, so it is
+# the domain owner's decision: HSTS_PRELOAD=true once they have made it. Until then
+# check --deploy's reminder (security.W021) is silenced, as a choice, not a defect.
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# django-csp 4: one enforced policy on every response, static files and error pages
+# included. Nothing inline: scripts and styles come from our own static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # django-reversion-compare's history list hides one radio button with
+        # style="visibility:hidden"; this hash admits that exact attribute and no other.
+        "style-src-attr": [UNSAFE_HASHES, "'sha256-I/4Jcdrg5KNFrU0X4p2nNmjeGh9aI+9ac0cUllI5SwY='"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# Features no page of ours uses, denied to every page and anything it might embed.
+PERMISSIONS_POLICY_DENIED_FEATURES = [
+    "accelerometer",
+    "autoplay",
+    "browsing-topics",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+]
+
+# /.well-known/security.txt (RFC 9116). Without a contact the file is not served.
+SECURITY_CONTACT = env_str("SECURITY_CONTACT")
+# A fixed expiry date, or else the file always expires 180 days ahead.
+SECURITY_TXT_EXPIRES = env_datetime("SECURITY_TXT_EXPIRES")
+
+# django-axes: throttled sign-in. Failures are counted per username and, separately,
+# per client (the list means "either"), so one account attacked from many addresses
+# and one address trying many accounts are both stopped. Rows live in the database,
+# shared by every worker and node.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = 10
+# Counted failures expire 15 minutes after the latest one: a pause, never a
+# permanent lock (`manage.py axes_reset_username NAME` lifts one at once).
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# The client as our trusted proxies report it; IPv6 counted per /64.
+AXES_CLIENT_IP_CALLABLE = "articles.clientip.client_key"
+AXES_LOCKOUT_CALLABLE = "articles.security.lockout_response"
+# Logs show the client address of each failure and lockout; usernames stay out of
+# the log (people type passwords there) and are in the admin's Access attempts.
+AXES_SENSITIVE_PARAMETERS = ["username"]
 
 SITE_NAME = env_str("SITE_NAME", "Citizens' Help Centre")
 # The public origin: canonical links, sitemaps, feeds and structured data use it.
@@ -180,7 +289,22 @@ SITE_ID = 1
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client": {"()": "articles.security.ClientAddressFilter"}},
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s client=%(client)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["client"],
+            "formatter": "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Its start-up banner on every process start says nothing new; failures and
+        # lockouts (WARNING) still show.
+        "axes.apps": {"level": "WARNING"},
+    },
 }

@@ -5,6 +5,7 @@ of being silently replaced by a default.
 """
 
 import os
+from datetime import UTC, datetime
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -40,3 +41,17 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_datetime(name: str) -> datetime | None:
+    """An ISO 8601 date or date and time; a value without a zone is read as UTC."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"{name} must be an ISO 8601 date such as 2027-05-31, not {raw!r}"
+        ) from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -21,6 +21,8 @@ STORAGES = {
 }
 # Each run gets its own key space on a shared Redis.
 CACHES["default"]["KEY_PREFIX"] = f"helpcentre-test-{os.getpid()}"
+if CACHES["limits"]["BACKEND"].endswith("RedisCache"):
+    CACHES["limits"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"] + "-limits"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not shared-cache memory: concurrency tests then see real WAL locking
