@@ -3,14 +3,22 @@
 Every public page shares one content clock: the last change saved by an editor
 (ContentRevision) or the latest publish time that has come, whichever is later.
 So a save, or a scheduled guide going live, changes Last-Modified and ETag of
-every page at once, and a conditional request costs one query and no rendering.
+every page at once.
+
+Because the validators are site-wide, a match says nothing about whether the
+address exists: a conditional request is answered 304 without rendering only
+for an address that answered 200 at this same content version (remembered in the
+cache); any other address is rendered first, so a missing page still answers 404
+and a moved one still redirects. In the steady state a 304 costs one query.
 """
 
+import hashlib
 from functools import wraps
 
+from django.core.cache import cache
 from django.db.models import Subquery
-from django.utils.cache import patch_cache_control
-from django.views.decorators.http import condition
+from django.utils.cache import get_conditional_response, patch_cache_control, quote_etag
+from django.utils.http import http_date
 
 from .models import Article, ContentRevision
 
@@ -45,17 +53,49 @@ def content_etag(request, *args, **kwargs):
     return f"c{moment.timestamp():.6f}" if moment else None
 
 
+# Long enough to outlive a busy day's content version; a new version uses new keys.
+SERVED_PAGE_TIMEOUT = 24 * 60 * 60
+
+
+def _served_page_key(request, etag: str) -> str:
+    address = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    return f"articles:served-page:{etag}:{address}"
+
+
 def public_page(view):
     """Conditional GET (304) by Last-Modified and ETag, and Cache-Control for shared caches."""
-    conditional_view = condition(etag_func=content_etag, last_modified_func=content_last_modified)(
-        view
-    )
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        response = conditional_view(request, *args, **kwargs)
+        moment = content_last_modified(request)
+        if moment is None or request.method not in {"GET", "HEAD"}:
+            response = view(request, *args, **kwargs)
+        else:
+            response = _conditional_response(request, moment, view, args, kwargs)
         if response.status_code in {200, 304}:
             patch_cache_control(response, **PUBLIC_CACHE_CONTROL)
         return response
 
     return wrapper
+
+
+def _conditional_response(request, moment, view, args, kwargs):
+    validators = {
+        "etag": quote_etag(content_etag(request)),
+        "last_modified": int(moment.timestamp()),
+    }
+    served_key = _served_page_key(request, validators["etag"])
+    response = None
+    if cache.get(served_key):
+        # This address answered 200 at this content version: a match needs no rendering.
+        response = get_conditional_response(request, **validators)
+    if response is None:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 200:
+            return response  # a 404, a redirect: never a 304 for it
+        cache.set(served_key, True, SERVED_PAGE_TIMEOUT)
+        response = get_conditional_response(request, response=response, **validators)
+    if response.status_code in {200, 304}:
+        response.headers.setdefault("ETag", validators["etag"])
+        response.headers.setdefault("Last-Modified", http_date(validators["last_modified"]))
+    return response

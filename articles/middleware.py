@@ -1,9 +1,21 @@
-"""Stable addresses: old and variant URLs lead to the current page, never a dead end."""
+"""Requests that never end badly: old and variant URLs lead to the current page,
+scheduled revisions go live without a job, and a locked database answers 503."""
+
+import logging
+import sys
 
 from django.contrib.redirects.middleware import RedirectFallbackMiddleware
-from django.http import HttpResponsePermanentRedirect
+from django.db import OperationalError
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.utils.cache import add_never_cache_headers
+from django.views import defaults
+
+logger = logging.getLogger(__name__)
+
+# How long a client is told to wait when the database is busy.
+RETRY_AFTER_SECONDS = 5
 
 
 class GuideRedirectMiddleware(RedirectFallbackMiddleware):
@@ -47,25 +59,58 @@ class LowercasePathMiddleware:
 
 
 class ScheduledRevisionMiddleware:
-    """Before any page is served, put due draft revisions in place (one cheap query
-    when none is due), so scheduled changes need no cron job or worker."""
+    """Before any page is served, put due draft revisions in place, so scheduled
+    changes need no cron job or worker. No query while none is due (the next due
+    time is cached, articles.workflow), and never an error: a revision that fails
+    goes back to review, and a failure to check is logged and retried later."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        from .workflow import apply_due_revisions, due_revisions
+        from .workflow import apply_due_revisions_when_due
 
-        if due_revisions().exists():
-            apply_due_revisions()
+        try:
+            apply_due_revisions_when_due()
+        except Exception:
+            # Publishing problems are the editors' to fix; they must not cost the page.
+            logger.exception("Checking for due revisions failed")
         return self.get_response(request)
+
+
+def is_database_busy(error) -> bool:
+    """A lock that outlasted the wait: SQLite's "database is locked" after its busy
+    timeout, or PostgreSQL's lock timeout. Trying again later succeeds."""
+    if not isinstance(error, OperationalError):
+        return False
+    message = str(error).lower()
+    return "locked" in message or "lock timeout" in message
+
+
+def busy_response(request):
+    """503 with Retry-After: the page says to try again in a few seconds."""
+    try:
+        response = render(request, "503.html", status=503)
+    except Exception:
+        # An error page must not fail in its turn (it is rendered from handler500).
+        response = HttpResponse(
+            "The service is busy. Try again in a few seconds.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    add_never_cache_headers(response)
+    return response
 
 
 class DatabaseBusyMiddleware:
     """A database that stays locked past its timeout (SQLite under a long write)
-    answers 503 with Retry-After, a page that says to try again, never a 500."""
+    answers 503 with Retry-After, never a 500.
 
-    RETRY_AFTER_SECONDS = 5
+    This catches what views raise; what another middleware raises never reaches
+    here as an exception (Django turns it into a response inside that middleware),
+    so server_error() (handler500) covers that case.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -74,11 +119,15 @@ class DatabaseBusyMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.db import OperationalError
-
-        message = str(exception).lower()
-        if isinstance(exception, OperationalError) and ("locked" in message or "busy" in message):
-            response = render(request, "503.html", status=503)
-            response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
-            return response
+        if is_database_busy(exception):
+            logger.warning("Database busy on %s: %s", request.path, exception)
+            return busy_response(request)
         return None
+
+
+def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
+    """handler500: a locked database raised outside a view still answers 503;
+    anything else gets the 500 page."""
+    if is_database_busy(sys.exc_info()[1]):
+        return busy_response(request)
+    return defaults.server_error(request, template_name)

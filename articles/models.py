@@ -17,6 +17,11 @@ from taggit.models import TaggedItem
 
 RELATED_ARTICLES_LIMIT = 10
 
+REVISION_LINKS_TO_ORIGINAL = _(
+    "This draft revision takes the place of the guide chosen here when it is published, "
+    "so the link would point to itself. Choose another guide."
+)
+
 # Top-level paths that a category slug may not take, because category pages
 # live at /<category-slug>/.
 RESERVED_SLUGS = frozenset(
@@ -284,11 +289,19 @@ class Article(models.Model):
 
     def clean(self):
         super().clean()
+        errors = {}
         if self.pk is not None:
             if self.previous_article_id == self.pk:
-                raise ValidationError({"previous_article": _("A guide cannot precede itself.")})
+                errors["previous_article"] = _("A guide cannot precede itself.")
             if self.next_article_id == self.pk:
-                raise ValidationError({"next_article": _("A guide cannot follow itself.")})
+                errors["next_article"] = _("A guide cannot follow itself.")
+        if self.draft_of_id is not None:
+            # Publishing the revision replaces its guide: the link would point to itself.
+            for field in ["previous_article", "next_article"]:
+                if getattr(self, f"{field}_id") == self.draft_of_id:
+                    errors.setdefault(field, REVISION_LINKS_TO_ORIGINAL)
+        if errors:
+            raise ValidationError(errors)
 
     def is_published(self) -> bool:
         return (
@@ -513,6 +526,16 @@ class RelatedLink(models.Model):
 
     def __str__(self):
         return f"{self.from_article_id} → {self.to_article_id}"
+
+    def clean(self):
+        super().clean()
+        if self.from_article_id is None or self.to_article_id is None:
+            return
+        if self.from_article_id == self.to_article_id:
+            raise ValidationError({"to_article": _("A guide cannot be related to itself.")})
+        # Publishing a revision replaces its guide: the link would point to itself.
+        if Article.objects.filter(pk=self.from_article_id, draft_of=self.to_article_id).exists():
+            raise ValidationError({"to_article": REVISION_LINKS_TO_ORIGINAL})
 
 
 class SearchDocument(models.Model):

@@ -8,14 +8,39 @@ archive. A published guide is changed through a draft revision, so the public
 page changes only when a Publisher publishes it.
 """
 
-from django.core.exceptions import PermissionDenied
+import logging
+import math
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Article
+from .middleware import is_database_busy
+from .models import Article, RelatedLink
+
+logger = logging.getLogger(__name__)
 
 PUBLISH_PERMISSION = "articles.publish_article"
+
+# When the next scheduled revision is due (a POSIX timestamp; math.inf: none is),
+# so that requests check the schedule without a query.
+NEXT_DUE_CACHE_KEY = "articles:workflow:next-revision-due"
+# Each process re-reads the schedule at least this often: a local-memory cache is
+# per process, and an invalidation can race a concurrent read.
+NEXT_DUE_MAX_AGE = 60
+# After a failure that may pass (a locked database), requests wait this long before
+# trying again, rather than each one waiting for the lock.
+RETRY_AFTER_FAILURE = 30
+
+
+class RevisionNotApplied(ValidationError):
+    """A draft revision could not replace its guide; it went back to review with the
+    reason in its publish_problem. A ValidationError, so forms and admin actions
+    show the reason as they show any refusal."""
 
 
 def can_publish(user) -> bool:
@@ -40,7 +65,14 @@ def check_edit(user, article: Article | None, new_status: str) -> None:
 
 def prepare_draft_revision(article: Article, user) -> Article:
     """A private copy of a published guide, with its sections, citations, tags and
-    related links, to edit and then publish in its place."""
+    related links, to edit and then publish in its place.
+
+    The guide's existing revision is returned instead of a second one; a revision is
+    already a private copy, so it is returned itself (a revision of a revision would
+    replace the revision, not the public guide).
+    """
+    if article.draft_of_id is not None:
+        return article
     existing = article.draft_revisions.first()
     if existing is not None:
         return existing
@@ -54,6 +86,8 @@ def prepare_draft_revision(article: Article, user) -> Article:
         copy.last_edited_by = user
         copy.save()
         # Saved one by one (not bulk_create) so sections render and the index follows.
+        # The guide's links never point at itself (database constraints), so the copy's
+        # never point at the guide it revises.
         for parts, owner_field in [
             (article.sections.all(), "article"),
             (article.citations.all(), "article"),
@@ -71,22 +105,64 @@ def publish(article: Article, user, when=None) -> Article:
     """Publish `article` at `when`, or at its own publish time, or now.
 
     A draft revision replaces the guide it revises (same address, history kept)
-    when its time comes: now, or later through apply_due_revisions().
+    when its time comes: now, or later through apply_due_revisions(). A revision
+    that cannot (see revision_problem) goes back to review with the reason, and
+    RevisionNotApplied is raised.
     """
     if user is not None and not can_publish(user):
         raise PermissionDenied(_("Only a Publisher can publish a guide."))
     due = when or article.published_at
     if article.draft_of_id is None or (due is not None and due > timezone.now()):
-        # A guide goes live at its time; a revision due later waits for its time.
+        # A guide goes live at its time; a revision due later waits for its time,
+        # if it could replace its guide today.
+        problem = revision_problem(article) if article.draft_of_id is not None else ""
+        if problem:
+            send_back_to_review(article.pk, problem)
+            raise RevisionNotApplied(problem)
         article.status = Article.Status.PUBLISHED
         article.published_at = due or timezone.now()
         article.last_edited_by = user or article.last_edited_by
         article.save()
         return article
-    return _replace_original(article, user or article.last_edited_by)
+    try:
+        with transaction.atomic():
+            return _replace_original(article, user or article.last_edited_by)
+    except Exception as error:
+        if is_database_busy(error):
+            raise  # not the revision's fault: the page says to try again
+        reason = _not_applied(article.pk, error)
+        raise RevisionNotApplied(reason) from error
+
+
+def revision_problem(revision: Article) -> str:
+    """Why `revision` cannot replace its guide now ("" when it can).
+
+    Its guide must still be published (live or scheduled): one archived or
+    unpublished meanwhile stays as the Publisher left it. (A deleted guide takes its
+    revisions with it.) And no link of the revision may point at that guide, which
+    it is about to become.
+    """
+    original = revision.draft_of
+    if original.status != Article.Status.PUBLISHED:
+        # Replacing it would silently bring back a guide taken down meanwhile.
+        return _(
+            "The guide it revises, “%(title)s”, is no longer published (%(status)s). "
+            "Publish that guide again first if it should be public."
+        ) % {"title": original.title, "status": original.get_status_display().lower()}
+    if original.pk in {revision.previous_article_id, revision.next_article_id}:
+        return _(
+            "Its previous or next guide is the guide it revises: choose another one "
+            "or leave it empty."
+        )
+    if RelatedLink.objects.filter(from_article=revision, to_article=original).exists():
+        return _("Its related guides list the guide it revises: remove that one from the list.")
+    return ""
 
 
 def _replace_original(revision: Article, user) -> Article:
+    problem = revision_problem(revision)
+    if problem:
+        raise RevisionNotApplied(problem)
     original = revision.draft_of
     with transaction.atomic():
         for field in ["title", "summary", "category", "previous_article", "next_article",
@@ -107,6 +183,38 @@ def _replace_original(revision: Article, user) -> Article:
     return original
 
 
+def _not_applied(revision_pk: int, error: Exception) -> str:
+    """Log why a revision was not applied and send it back to review; the reason."""
+    expected = isinstance(error, RevisionNotApplied)
+    reason = (
+        " ".join(error.messages)
+        if expected
+        else _("It could not be put in place (%(error)s): %(detail)s")
+        % {"error": type(error).__name__, "detail": error}
+    )
+    logger.error(
+        "Revision %s was not applied and went back to review: %s",
+        revision_pk,
+        reason,
+        exc_info=None if expected else error,  # a traceback only for the unforeseen
+    )
+    send_back_to_review(revision_pk, reason)
+    return reason
+
+
+def send_back_to_review(revision_pk: int, reason: str) -> None:
+    """Take a revision off the schedule, keeping its intended publish time, with
+    the reason shown in the admin (publish_problem)."""
+    revision = Article.objects.filter(pk=revision_pk, draft_of__isnull=False).first()
+    if revision is None:
+        return
+    revision.status = Article.Status.IN_REVIEW
+    revision.publish_problem = reason
+    # A save, not an update(): "last updated" moves (an open form of it is now stale)
+    # and the schedule's cache is invalidated by the signal.
+    revision.save(update_fields=["status", "publish_problem", "updated_at"])
+
+
 def due_revisions():
     return Article.objects.filter(
         draft_of__isnull=False, status=Article.Status.PUBLISHED, published_at__lte=timezone.now()
@@ -116,17 +224,94 @@ def due_revisions():
 def apply_due_revisions() -> int:
     """Put scheduled draft revisions whose time has come in place of their guides.
 
-    Called on requests (articles.middleware), so no job or worker is needed; the
-    row lock makes sure two workers never apply the same revision twice.
+    Each revision is applied in its own savepoint: one that fails is rolled back,
+    logged, and sent back to review with the reason, and the others still go live.
+    The row lock makes sure two workers never apply the same revision twice. A
+    locked database is raised to the caller: it is no fault of the revision.
     """
     applied = 0
     for pk in due_revisions().values_list("pk", flat=True):
-        with transaction.atomic():
-            revision = due_revisions().select_for_update().filter(pk=pk).first()
-            if revision is not None:
+        try:
+            with transaction.atomic():
+                revision = due_revisions().select_for_update().filter(pk=pk).first()
+                if revision is None:  # applied or changed meanwhile
+                    continue
                 _replace_original(revision, revision.last_edited_by)
-                applied += 1
+        except Exception as error:
+            if is_database_busy(error):
+                raise
+            _not_applied(pk, error)
+            continue
+        applied += 1
     return applied
+
+
+def next_revision_due() -> float:
+    """When the next scheduled revision is due (a timestamp, math.inf if none is);
+    one query, remembered in the cache."""
+    moment = (
+        Article.objects.filter(draft_of__isnull=False, status=Article.Status.PUBLISHED)
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    next_due = moment.timestamp() if moment is not None else math.inf
+    cache.set(NEXT_DUE_CACHE_KEY, next_due, NEXT_DUE_MAX_AGE)
+    return next_due
+
+
+def apply_due_revisions_when_due() -> int:
+    """The check made on every request: no query until a revision's time has come
+    (the next due time is cached), and never an exception.
+
+    A failure to apply is logged; after one that may pass (a locked database) the
+    next try waits RETRY_AFTER_FAILURE seconds, so requests do not queue on the lock.
+    """
+    try:
+        next_due = cache.get(NEXT_DUE_CACHE_KEY)
+        if next_due is None:
+            next_due = next_revision_due()
+        if next_due > timezone.now().timestamp():
+            return 0
+        applied = apply_due_revisions()
+        next_revision_due()
+        return applied
+    except Exception as error:
+        if is_database_busy(error):
+            logger.warning(
+                "Due revisions wait for the database (%s); trying again in %s s",
+                error,
+                RETRY_AFTER_FAILURE,
+            )
+        else:
+            logger.exception(
+                "Due revisions could not be applied; trying again in %s s", RETRY_AFTER_FAILURE
+            )
+        try:
+            retry_at = timezone.now().timestamp() + RETRY_AFTER_FAILURE
+            cache.set(NEXT_DUE_CACHE_KEY, retry_at, RETRY_AFTER_FAILURE)
+        except Exception:
+            logger.exception("The cache is unavailable too")
+        return 0
+
+
+@receiver(post_save, sender=Article, dispatch_uid="forget_next_revision_due_on_save")
+@receiver(post_delete, sender=Article, dispatch_uid="forget_next_revision_due_on_delete")
+def forget_next_revision_due(sender, **kwargs):
+    """Any saved or deleted guide may change the schedule: read it again.
+
+    Again after the commit too, so a request that read the schedule before the
+    commit does not keep the old one.
+    """
+    cache.delete(NEXT_DUE_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(NEXT_DUE_CACHE_KEY), robust=True)
+
+
+@receiver(pre_save, sender=Article, dispatch_uid="clear_publish_problem_when_rescheduled")
+def clear_publish_problem_when_rescheduled(sender, instance, raw=False, **kwargs):
+    """A revision put back on the schedule (from any path) starts with no problem."""
+    if not raw and instance.status == Article.Status.PUBLISHED:
+        instance.publish_problem = ""
 
 
 def set_status(article: Article, user, status: str) -> None:

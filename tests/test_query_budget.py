@@ -15,7 +15,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-BUDGET = 8
+BUDGET = 7
 
 
 def _guide(size, picks=None):
@@ -33,7 +33,14 @@ def _guide(size, picks=None):
     return article
 
 
+def _warm(client):
+    # The first request after guides are saved reads the next due revision time once
+    # (articles.workflow caches it); pages are budgeted in the steady state.
+    client.get("/robots.txt")
+
+
 def _queries(client, article):
+    _warm(client)
     with CaptureQueriesContext(connection) as captured:
         response = client.get(article.get_absolute_url())
     assert response.status_code == 200
@@ -52,6 +59,7 @@ def test_related_picks_and_tag_fill_cost_the_same(client):
 @pytest.mark.parametrize("size", [1, 20])
 def test_article_page_stays_within_budget(client, django_assert_max_num_queries, size):
     article = _guide(size)
+    _warm(client)
     with django_assert_max_num_queries(BUDGET):
         client.get(article.get_absolute_url())
 
@@ -71,6 +79,7 @@ def test_listing_pages_do_not_query_per_guide(client):
 
 
 def _count(client, url):
+    _warm(client)
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)
