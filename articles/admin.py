@@ -1,24 +1,29 @@
 """The editors' admin: guides with their parts, laws, best bets, and the editorial
 workflow (roles, review, scheduling, previews, history, no lost edits)."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import reversion
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from reversion.admin import VersionAdmin
+from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
-from . import workflow
+from . import versioning, workflow
 from .markdown import render_markdown
 from .models import (
     Article,
@@ -33,9 +38,101 @@ from .models import (
 )
 from .versioning import changes_since, revision_sections, revision_tags, text_diff_html
 
+versioning.register_models()
+
+# Requests that only show something: they save nothing, so they open no transaction.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class VersionedAdmin(CompareVersionAdmin):
+    """History (django-reversion, compared by django-reversion-compare) with the roles
+    kept on every path and no write lock taken to show a page.
+
+    - Revert, recover and restore are refused, before anything is written, unless the
+      user may save every object of the revision (versioning.restore_refusals).
+    - Showing a list or a form opens no revision: reversion's would be a transaction,
+      and with SQLite's IMMEDIATE transactions that takes the database's write lock,
+      so a page would wait behind (or fail under) any editor's save.
+    - Bulk actions open one revision and transaction per object themselves; a row
+      changed in the list gets its own revision too.
+    """
+
+    @contextmanager
+    def create_revision(self, request):
+        if request.method in READ_ONLY_METHODS:
+            yield
+            return
+        with super().create_revision(request):
+            yield
+
+    def changelist_view(self, request, extra_context=None):
+        # Skips VersionAdmin's, which wraps the whole list, bulk actions included, in
+        # one revision: one transaction holding the lock for the whole batch.
+        context = {"has_change_permission": self.has_change_permission(request)}
+        context.update(extra_context or {})
+        return super(VersionAdmin, self).changelist_view(request, context)
+
+    def save_model(self, request, obj, form, change):
+        if reversion.is_active():
+            super().save_model(request, obj, form, change)
+            return
+        # A row changed in the list (list_editable): a revision of its own.
+        with self.create_revision(request):
+            reversion.set_comment(
+                gettext("Changed %(fields)s in the list.")
+                % {"fields": ", ".join(str(form.fields[name].label) for name in form.changed_data)}
+            )
+            super().save_model(request, obj, form, change)
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        version = get_object_or_404(
+            Version.objects.get_for_model(self.model), pk=version_id, object_id=unquote(object_id)
+        )
+        back = reverse(
+            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_history",
+            args=[quote(version.object_id)],
+        )
+        with transaction.atomic(using=version.db):
+            return self._refuse_restore(request, version, back) or super().revision_view(
+                request, object_id, version_id, extra_context
+            )
+
+    def recover_view(self, request, version_id, extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        version = get_object_or_404(Version.objects.get_for_model(self.model), pk=version_id)
+        back = reverse(
+            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_recoverlist"
+        )
+        with transaction.atomic(using=version.db):
+            return self._refuse_restore(request, version, back) or super().recover_view(
+                request, version_id, extra_context
+            )
+
+    def _refuse_restore(self, request, version, back):
+        """A redirect with the reasons when the user may not bring `version`'s whole
+        revision back; None when they may. Runs before reversion writes anything, in
+        the caller's transaction, which keeps the checked rows locked until the end."""
+        refusals = versioning.restore_refusals(request.user, version.revision, lock=True)
+        if not refusals:
+            return None
+        self.message_user(
+            request,
+            format_html(
+                "{}<ul>{}</ul>",
+                gettext(
+                    "This version was not restored and nothing was changed: restoring it "
+                    "would also change what you may not change."
+                ),
+                format_html_join("", "<li>{}</li>", ((reason,) for reason in refusals)),
+            ),
+            messages.ERROR,
+        )
+        return redirect(back)
+
 
 @admin.register(Category)
-class CategoryAdmin(CompareVersionAdmin):
+class CategoryAdmin(VersionedAdmin):
     list_display = ["name", "slug", "position", "guide_count"]
     list_editable = ["position"]
     search_fields = ["name", "description"]
@@ -150,6 +247,19 @@ class ScheduledFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PublishProblemFilter(admin.SimpleListFilter):
+    title = _("publishing problem")
+    parameter_name = "problem"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Scheduled revision sent back"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(publish_problem="")
+        return queryset
+
+
 class ReviewDueFilter(admin.SimpleListFilter):
     title = _("review date")
     parameter_name = "review"
@@ -188,7 +298,7 @@ class HelpfulnessFilter(admin.SimpleListFilter):
 
 
 @admin.register(Article)
-class ArticleAdmin(CompareVersionAdmin):
+class ArticleAdmin(VersionedAdmin):
     form = ArticleAdminForm
     action_form = ArticleActionForm
     change_form_template = "admin/articles/article/change_form.html"
@@ -197,15 +307,22 @@ class ArticleAdmin(CompareVersionAdmin):
         "review_by", "owner", "last_edited_by", "updated_at", "helpfulness",
     ]  # fmt: skip
     list_filter = [
-        "status", ScheduledFilter, "needs_review", ReviewDueFilter, HelpfulnessFilter,
-        "category", "owner", "tags",
+        "status", ScheduledFilter, PublishProblemFilter, "needs_review", ReviewDueFilter,
+        HelpfulnessFilter, "category", "owner", "tags",
     ]  # fmt: skip
     list_select_related = ["category", "owner", "last_edited_by", "feedback"]
     search_fields = ["title", "summary", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["category", "previous_article", "next_article", "owner"]
     date_hierarchy = "published_at"
-    readonly_fields = ["created_at", "updated_at", "last_edited_by", "draft_of", "feedback_summary"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "last_edited_by",
+        "draft_of",
+        "publish_problem",
+        "feedback_summary",
+    ]
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "summary", "tags", "edited_version"]}),
         (
@@ -215,6 +332,7 @@ class ArticleAdmin(CompareVersionAdmin):
                     "status",
                     "published_at",
                     "draft_of",
+                    "publish_problem",
                     "created_at",
                     "updated_at",
                     "last_edited_by",
@@ -245,7 +363,7 @@ class ArticleAdmin(CompareVersionAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not workflow.can_publish(request.user):
-            fields += ["published_at", "needs_review"]
+            fields += versioning.EDITOR_READ_ONLY_FIELDS
         return fields
 
     def save_model(self, request, obj, form, change):
@@ -285,18 +403,41 @@ class ArticleAdmin(CompareVersionAdmin):
     # Bulk actions: each runs the same workflow rules and is recorded in history.
 
     def _each(self, request, queryset, comment, change):
+        """Apply `change` to each selected guide in a revision and transaction of its
+        own: a refused or failing guide leaves the others done, a long batch never
+        holds the write lock throughout, and reverting one guide's revision later
+        touches that guide alone."""
         done = 0
-        with reversion.create_revision():
-            reversion.set_user(request.user)
-            reversion.set_comment(comment)
-            for article in queryset.select_related("category"):
-                try:
-                    change(article)
-                    done += 1
-                except PermissionDenied as denied:
-                    self.message_user(request, f"{article}: {denied}", messages.ERROR)
+        for pk, title in queryset.values_list("pk", "title"):
+            try:
+                with reversion.create_revision():
+                    reversion.set_user(request.user)
+                    reversion.set_comment(comment)
+                    # Read again under the lock: the batch may have started a while ago.
+                    article = (
+                        Article.objects.select_for_update(of=("self",))
+                        .select_related("category")
+                        .filter(pk=pk)
+                        .first()
+                    )
+                    if article is None:
+                        continue
+                    try:
+                        change(article)
+                    except workflow.RevisionNotApplied as problem:
+                        # publish() sent the revision back to review with the reason:
+                        # that is kept (and recorded), not rolled back.
+                        self._report_refusal(request, title, problem)
+                        continue
+                done += 1
+            except (PermissionDenied, ValidationError, IntegrityError) as refused:
+                self._report_refusal(request, title, refused)
         if done:
             self.message_user(request, f"{comment}: {done} guide(s).", messages.SUCCESS)
+
+    def _report_refusal(self, request, title, refused):
+        reason = "; ".join(getattr(refused, "messages", [str(refused)]))
+        self.message_user(request, f"{title}: {reason}", messages.ERROR)
 
     def _set_status(self, request, queryset, comment, status):
         self._each(
@@ -442,7 +583,7 @@ class LegalProvisionInline(admin.StackedInline):
 
 
 @admin.register(Law)
-class LawAdmin(CompareVersionAdmin):
+class LawAdmin(VersionedAdmin):
     list_display = ["name", "short_name", "slug"]
     search_fields = ["name", "short_name"]
     prepopulated_fields = {"slug": ["short_name"]}
@@ -451,7 +592,7 @@ class LawAdmin(CompareVersionAdmin):
 
 
 @admin.register(LegalProvision)
-class LegalProvisionAdmin(CompareVersionAdmin):
+class LegalProvisionAdmin(VersionedAdmin):
     """Registered so citations can pick provisions with autocomplete."""
 
     list_display = ["label", "law"]
