@@ -16,7 +16,8 @@ by a marker comment that names its kind, then its heading):
     1. Open Alipay.
 
 export_guides writes this layout; import_guides reads it, validates every file
-first and changes nothing when any file is invalid.
+first and changes nothing when any file is invalid. Every problem is a
+ContentError with its file and, from PyYAML's node marks, its line.
 """
 
 import re
@@ -31,11 +32,10 @@ from .models import Article, Section
 
 SECTION_MARKER = re.compile(r"^<!-- section: (?P<kind>[a-z]+) -->\n## (?P<heading>.+)\n", re.M)
 FRONT_MATTER = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.S)
-GUIDE_FIELDS = {
-    "title", "slug", "category", "summary", "status", "published_at", "created_at",
-    "updated_at", "tags", "owner", "review_by", "needs_review", "previous", "next",
-    "related", "citations", "draft_of",
-}  # fmt: skip
+# A guide is a few kilobytes and laws.yaml holds every law's text: far more than
+# either is a mistake, or an attempt to exhaust the server's memory.
+MAX_FILE_BYTES = 1024 * 1024
+TAG_MAX_LENGTH = 100  # taggit's Tag.name
 
 
 class Dumper(yaml.SafeDumper):
@@ -86,13 +86,6 @@ def guide_to_file(article: Article) -> str:
     return f"---\n{dump_yaml(meta)}---\n{body}"
 
 
-@dataclass
-class ParsedGuide:
-    path: Path
-    meta: dict
-    sections: list[dict] = field(default_factory=list)
-
-
 class ContentError(Exception):
     """One problem in one file, with the line it is on when known."""
 
@@ -105,26 +98,118 @@ class ContentError(Exception):
         return f"{where}: {self.message}"
 
 
-def load_yaml(path: Path, text: str, line_offset: int = 0):
+def read_text(path: Path) -> str:
+    """A file's text, refused when too large or not UTF-8."""
     try:
-        return yaml.safe_load(text)
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ContentError(
+                path, f"the file has {size:,} bytes; at most {MAX_FILE_BYTES:,} are accepted"
+            )
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ContentError(path, "not UTF-8 text") from error
+    except OSError as error:
+        raise ContentError(path, f"cannot be read: {error.strerror}") from error
+
+
+@dataclass
+class Entry:
+    """A value read from a YAML file (usually a mapping of fields), with where it is."""
+
+    path: Path
+    line: int
+    data: object
+    node: yaml.Node | None = None
+    # Lines of the file before the YAML text (the front matter's opening '---').
+    line_offset: int = 0
+
+    def _child_node(self, key):
+        if isinstance(self.node, yaml.MappingNode):
+            for key_node, value_node in self.node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(key):
+                    return key_node, value_node
+        return None, None
+
+    def line_of(self, key=None) -> int:
+        """The line of one field, or of the entry itself."""
+        key_node, _ = self._child_node(key) if key is not None else (None, None)
+        if key_node is None:
+            return self.line
+        return key_node.start_mark.line + 1 + self.line_offset
+
+    def error(self, message, key=None) -> ContentError:
+        return ContentError(self.path, message, self.line_of(key))
+
+    def items(self, key) -> list["Entry"]:
+        """The entries of the list under `key` (empty when it is not a list)."""
+        values = self.data.get(key) if isinstance(self.data, dict) else None
+        _, list_node = self._child_node(key)
+        if not isinstance(values, list) or not isinstance(list_node, yaml.SequenceNode):
+            return []
+        return [
+            Entry(
+                self.path,
+                node.start_mark.line + 1 + self.line_offset,
+                value,
+                node,
+                self.line_offset,
+            )
+            for node, value in zip(list_node.value, values, strict=False)
+        ]
+
+
+def load_yaml(path: Path, text: str, line_offset: int = 0) -> Entry:
+    """The YAML document in `text` as an Entry, keeping the node marks for lines."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         line = error.problem_mark.line + 1 + line_offset if error.problem_mark else None
         raise ContentError(path, f"invalid YAML: {error.problem}", line) from error
     except yaml.YAMLError as error:
         raise ContentError(path, f"invalid YAML: {error}") from error
+    finally:
+        loader.dispose()
+    line = node.start_mark.line + 1 + line_offset if node is not None else line_offset + 1
+    return Entry(path, line, data, node, line_offset)
+
+
+def read_entries(path: Path) -> list[Entry]:
+    """The entries of categories.yaml or laws.yaml: a list, each with its line."""
+    document = load_yaml(path, read_text(path))
+    if document.data is None:
+        return []
+    if not isinstance(document.data, list):
+        raise ContentError(path, "must be a list of entries", document.line)
+    return [
+        Entry(path, node.start_mark.line + 1, value, node)
+        for node, value in zip(document.node.value, document.data, strict=False)
+    ]
+
+
+@dataclass
+class ParsedGuide:
+    path: Path
+    meta: dict
+    sections: list[dict] = field(default_factory=list)
+    # The front matter, for the line of each field.
+    entry: Entry | None = None
+
+    def error(self, message, key=None) -> ContentError:
+        if self.entry is None:
+            return ContentError(self.path, message)
+        return self.entry.error(message, key)
 
 
 def parse_guide(path: Path) -> ParsedGuide:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ContentError(path, "not UTF-8 text") from error
+    text = read_text(path)
     match = FRONT_MATTER.match(text)
     if not match:
         raise ContentError(path, "missing YAML front matter between '---' lines", 1)
-    meta = load_yaml(path, match.group("yaml"), line_offset=1)
-    if not isinstance(meta, dict):
+    front = load_yaml(path, match.group("yaml"), line_offset=1)
+    if not isinstance(front.data, dict):
         raise ContentError(path, "the front matter must be a mapping of fields", 2)
     body = text[match.end() :]
     body_line = text[: match.end()].count("\n") + 1
@@ -142,71 +227,165 @@ def parse_guide(path: Path) -> ParsedGuide:
             "kind": marker.group("kind"), "heading": marker.group("heading").strip(),
             "body": body[marker.end():end].strip() + "\n", "position": position, "line": line,
         })  # fmt: skip
-    return ParsedGuide(path, meta, sections)
+    return ParsedGuide(path, front.data, sections, front)
+
+
+# What each field of a file may hold: accepted Python types (as PyYAML reads them)
+# and how a report names them.
+TEXT = ((str,), "text")
+NUMBER = ((int,), "a whole number")
+FLAG = ((bool,), "true or false")
+LIST = ((list,), "a list")
+MOMENT = ((str, datetime), "an ISO date and time")
+DAY = ((str, date), "an ISO date")
+
+GUIDE_SCHEMA = {
+    "title": TEXT,
+    "slug": TEXT,
+    "category": TEXT,
+    "summary": TEXT,
+    "status": TEXT,
+    "published_at": MOMENT,
+    "created_at": MOMENT,
+    "updated_at": MOMENT,
+    "tags": LIST,
+    "owner": TEXT,
+    "review_by": DAY,
+    "needs_review": FLAG,
+    "previous": TEXT,
+    "next": TEXT,
+    "related": LIST,
+    "citations": LIST,
+    "draft_of": TEXT,
+}
+GUIDE_REQUIRED = {"title", "slug", "category", "summary", "status"}
+GUIDE_FIELDS = set(GUIDE_SCHEMA)
+CATEGORY_SCHEMA = {"name": TEXT, "slug": TEXT, "description": TEXT, "position": NUMBER}
+CATEGORY_REQUIRED = {"name", "slug"}
+LAW_SCHEMA = {
+    "name": TEXT,
+    "short_name": TEXT,
+    "slug": TEXT,
+    "source_url": TEXT,
+    "provisions": LIST,
+}
+LAW_REQUIRED = {"name", "short_name", "slug"}
+PROVISION_SCHEMA = {"label": TEXT, "position": NUMBER, "text": TEXT}
+PROVISION_REQUIRED = {"label", "text"}
+
+
+def check_fields(entry: Entry, schema: dict, required: set) -> tuple[list, set]:
+    """Problems of shape (not a mapping, unknown fields, missing or mistyped values),
+    and the names of the fields that have one, so later checks can pass them by."""
+    if not isinstance(entry.data, dict):
+        return [entry.error("must be a mapping of fields")], set(schema)
+    problems, invalid = [], set()
+    unknown = [str(key) for key in entry.data if key not in schema]
+    if unknown:
+        problems.append(entry.error(f"unknown fields: {', '.join(sorted(unknown))}", unknown[0]))
+    for name, (types, description) in schema.items():
+        value = entry.data.get(name)
+        if value is None or (name in required and isinstance(value, str) and not value.strip()):
+            if name in required:
+                problems.append(entry.error(f"'{name}' is required {description}", name))
+                invalid.add(name)
+        # bool is an int to Python, not a number to a reader
+        elif not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            problems.append(entry.error(f"'{name}' must be {description}", name))
+            invalid.add(name)
+    return problems, invalid
 
 
 def check_guide(guide: ParsedGuide, known_categories, known_slugs, known_provisions) -> list:
     """Every problem of one parsed guide, as ContentErrors (empty when valid)."""
-    meta, path, problems = guide.meta, guide.path, []
+    meta = guide.meta
+    problems, invalid = check_fields(guide.entry, GUIDE_SCHEMA, GUIDE_REQUIRED)
 
-    def problem(message):
-        problems.append(ContentError(path, message, _line_of(path, message)))
+    def usable(name):
+        return name not in invalid and meta.get(name) is not None
 
-    unknown = set(meta) - GUIDE_FIELDS
-    if unknown:
-        problem(f"unknown fields: {', '.join(sorted(unknown))}")
-    for required in ["title", "slug", "category", "summary", "status"]:
-        if not isinstance(meta.get(required), str) or not meta.get(required).strip():
-            problem(f"'{required}' is required text")
-    if meta.get("status") not in Article.Status.values:
-        problem(f"'status' must be one of {', '.join(Article.Status.values)}")
-    if isinstance(meta.get("slug"), str) and not re.fullmatch(r"[a-z0-9-]{1,150}", meta["slug"]):
-        problem("'slug' must be 1 to 150 lower-case letters, digits and hyphens")
-    if meta.get("category") not in known_categories:
-        problem(f"unknown category {meta.get('category')!r}")
+    def problem(message, key=None):
+        problems.append(guide.error(message, key))
+
+    if usable("status") and meta["status"] not in Article.Status.values:
+        problem(f"'status' must be one of {', '.join(Article.Status.values)}", "status")
+    if usable("slug") and not re.fullmatch(r"[a-z0-9-]{1,150}", meta["slug"]):
+        problem("'slug' must be 1 to 150 lower-case letters, digits and hyphens", "slug")
+    if usable("category") and meta["category"] not in known_categories:
+        problem(f"unknown category {meta['category']!r}", "category")
     for name in ["published_at", "created_at", "updated_at"]:
-        value = meta.get(name)
-        if (
-            value is not None
-            and not isinstance(value, datetime)
-            and not (isinstance(value, str) and parse_datetime(value))
-        ):
-            problem(f"'{name}' must be an ISO date and time")
-    review_by = meta.get("review_by")
-    if (
-        review_by is not None
-        and not isinstance(review_by, date)
-        and not (isinstance(review_by, str) and parse_date(review_by))
-    ):
-        problem("'review_by' must be an ISO date")
+        if usable(name) and isinstance(meta[name], str) and not _parses(parse_datetime, meta[name]):
+            problem(f"'{name}' must be an ISO date and time", name)
+    if usable("review_by") and isinstance(meta["review_by"], str):
+        if not _parses(parse_date, meta["review_by"]):
+            problem("'review_by' must be an ISO date", "review_by")
     if meta.get("status") == Article.Status.PUBLISHED and not meta.get("published_at"):
-        problem("a published guide needs 'published_at'")
+        problem("a published guide needs 'published_at'", "status")
+    own_slug = meta.get("slug")
     for name in ["previous", "next", "draft_of"]:
-        if meta.get(name) is not None and meta[name] not in known_slugs:
-            problem(f"'{name}' names an unknown guide {meta[name]!r}")
-    for slug in meta.get("related") or []:
-        if slug not in known_slugs:
-            problem(f"'related' names an unknown guide {slug!r}")
-    for citation in meta.get("citations") or []:
-        key = (
-            (citation.get("law"), citation.get("provision")) if isinstance(citation, dict) else None
-        )
-        if key not in known_provisions:
-            problem(f"'citations' names an unknown provision {citation!r}")
-    if not isinstance(meta.get("tags") or [], list):
-        problem("'tags' must be a list")
+        if not usable(name):
+            continue
+        if meta[name] not in known_slugs:
+            problem(f"'{name}' names an unknown guide {meta[name]!r}", name)
+        elif meta[name] == own_slug:
+            problem(f"'{name}' names this guide itself", name)
+    for name in ["previous", "next"]:
+        if usable(name) and usable("draft_of") and meta[name] == meta["draft_of"]:
+            # Publishing the revision would make the guide link to itself.
+            problem(f"'{name}' names the guide this draft revises", name)
+    if usable("related"):
+        _check_related(guide, known_slugs, problems)
+    if usable("citations"):
+        _check_citations(guide, known_provisions, problems)
+    if usable("tags"):
+        for item in guide.entry.items("tags"):
+            name = item.data
+            if not isinstance(name, str) or not name.strip() or len(name) > TAG_MAX_LENGTH:
+                problems.append(item.error(f"a tag is text of 1 to {TAG_MAX_LENGTH} characters"))
     headings = [s["heading"] for s in guide.sections]
-    if len(headings) != len(set(headings)):
-        problem("two sections have the same heading")
+    for section in guide.sections:
+        if headings.count(section["heading"]) > 1:
+            problems.append(
+                ContentError(guide.path, "two sections have the same heading", section["line"])
+            )
+            break
     return problems
 
 
-def _line_of(path: Path, message: str):
-    """The front-matter line of the field a message names, for a precise report."""
-    quoted = re.search(r"'([a-z_]+)'", message)
-    if not quoted:
-        return None
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.startswith(f"{quoted.group(1)}:"):
-            return number
-    return None
+def _parses(parse, text) -> bool:
+    try:
+        return parse(text) is not None
+    except ValueError:  # well formed but impossible, such as a 13th month
+        return False
+
+
+def _check_related(guide: ParsedGuide, known_slugs, problems) -> None:
+    seen = set()
+    for item in guide.entry.items("related"):
+        slug = item.data
+        if not isinstance(slug, str):
+            problems.append(item.error("'related' lists guides by their slug"))
+        elif slug not in known_slugs:
+            problems.append(item.error(f"'related' names an unknown guide {slug!r}"))
+        elif slug in {guide.meta.get("slug"), guide.meta.get("draft_of")}:
+            problems.append(item.error(f"'related' names this guide itself: {slug!r}"))
+        elif slug in seen:
+            problems.append(item.error(f"'related' names {slug!r} twice"))
+        seen.add(slug if isinstance(slug, str) else None)
+
+
+def _check_citations(guide: ParsedGuide, known_provisions, problems) -> None:
+    seen = set()
+    for item in guide.entry.items("citations"):
+        citation = item.data
+        key = (citation.get("law"), citation.get("provision")) if isinstance(citation, dict) else ()
+        if not all(isinstance(part, str) for part in key) or len(key) != 2:
+            problems.append(
+                item.error("'citations' entries are mappings of 'law' (a slug) and 'provision'")
+            )
+        elif key not in known_provisions:
+            problems.append(item.error(f"'citations' names an unknown provision {citation!r}"))
+        elif key in seen:
+            problems.append(item.error(f"'citations' names {citation!r} twice"))
+        else:
+            seen.add(key)

@@ -1,4 +1,4 @@
-"""Old addresses of guides and categories keep working (django.contrib.redirects rows).
+"""Old addresses of guides, categories and tags keep working (django.contrib.redirects rows).
 
 Every move is written so that each old path points straight at the current one:
 no chains, no loops, and a live page always wins over a redirect.
@@ -29,3 +29,9 @@ def record_move(old_path: str, new_path: str) -> None:
 def clear_path(path: str) -> None:
     """A page is live at path again: drop any redirect or 410 from it."""
     Redirect.objects.filter(site_id=settings.SITE_ID, old_path=path).delete()
+
+
+def drop_redirects_to(path: str) -> None:
+    """The page at path is gone for good: old addresses stop leading to it (they
+    answer 404 rather than a redirect to a 404)."""
+    Redirect.objects.filter(site_id=settings.SITE_ID, new_path=path).delete()

@@ -1,8 +1,10 @@
 """Save-time work: rendering Markdown, keeping search, addresses and the content
 revision in step with what editors change."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from taggit.models import Tag, TaggedItem
 
@@ -17,7 +19,7 @@ from .models import (
     RelatedLink,
     Section,
 )
-from .redirects import GONE, clear_path, record_move
+from .redirects import GONE, clear_path, drop_redirects_to, record_move
 from .search.indexing import index_articles
 from .workflow import flag_guides_citing
 
@@ -149,10 +151,63 @@ def reindex_retagged_article(sender, instance, action, **kwargs):
         _guides_changed([instance.pk])
 
 
+# Tags: whatever renames or deletes one (the tag admin, a merge, the shell), its
+# guides are reindexed and its old address follows it.
+
+
+def tag_path(slug) -> str | None:
+    """The public address of a tag, or None for a slug the address pattern cannot carry."""
+    try:
+        return reverse("articles:tag", args=[slug])
+    except NoReverseMatch:
+        return None
+
+
+def tagged_guide_ids(tag) -> list[int]:
+    article_type = ContentType.objects.get_for_model(Article)
+    return list(
+        TaggedItem.objects.filter(tag=tag, content_type=article_type).values_list(
+            "object_id", flat=True
+        )
+    )
+
+
+@receiver(pre_save, sender=Tag)
+def remember_tag_slug(sender, instance, raw=False, **kwargs):
+    instance._previous_slug = _previous_value(Tag, instance, "slug", raw)
+
+
+@receiver(post_save, sender=Tag)
+def redirect_renamed_tag(sender, instance, created, raw=False, **kwargs):
+    previous = getattr(instance, "_previous_slug", None)
+    moved = previous is not None and previous != instance.slug
+    path = tag_path(instance.slug)
+    if raw or path is None or not (created or moved):
+        return
+    old_path = tag_path(previous) if moved else None
+    if old_path:
+        record_move(old_path, path)
+    else:  # a page is live here now: no old redirect or 410 may shadow it
+        clear_path(path)
+
+
 @receiver(post_save, sender=Tag)
 def reindex_renamed_tag(sender, instance, created, **kwargs):
     if not created:
-        _guides_changed(TaggedItem.objects.filter(tag=instance).values_list("object_id", flat=True))
+        _guides_changed(tagged_guide_ids(instance))
+
+
+@receiver(pre_delete, sender=Tag)
+def remember_guides_of_deleted_tag(sender, instance, **kwargs):
+    instance._guide_ids = tagged_guide_ids(instance)
+
+
+@receiver(post_delete, sender=Tag)
+def forget_deleted_tag(sender, instance, **kwargs):
+    path = tag_path(instance.slug)
+    if path:  # old addresses of the tag would lead to a missing page
+        drop_redirects_to(path)
+    _guides_changed(getattr(instance, "_guide_ids", []))
 
 
 @receiver(pre_save, sender=LegalProvision)

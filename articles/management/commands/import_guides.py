@@ -1,21 +1,46 @@
 """Create or update guides, categories and laws from files written by export_guides.
 
-Every file is validated first; when any is invalid, each problem is reported with
-its file and line and nothing is changed. The importing user's role applies as in
-the admin: an Editor cannot publish or change a public guide this way either.
+The importing user's role applies as in the admin, object by object: categories,
+laws and provisions need their add or change permission (Editors only view
+them); guides follow articles.workflow.check_edit, and only a Publisher may set
+or change a guide's publish time, "needs review" flag or the guide it revises.
+
+Every file is read and every object checked (field types, the model's
+full_clean(), roles) before anything is written; when there is any problem,
+each is reported with its file and line and nothing is changed. Each category,
+each law (with its provisions) and each guide (with its parts) is saved as its
+own history revision, so reverting one later never drags the others along.
 """
 
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import reversion
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.core.validators import MaxLengthValidator
+from django.db import models, transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
 from articles import workflow
-from articles.content_files import ContentError, check_guide, load_yaml, parse_guide
+from articles.content_files import (
+    CATEGORY_REQUIRED,
+    CATEGORY_SCHEMA,
+    LAW_REQUIRED,
+    LAW_SCHEMA,
+    PROVISION_REQUIRED,
+    PROVISION_SCHEMA,
+    ContentError,
+    Entry,
+    ParsedGuide,
+    check_fields,
+    check_guide,
+    parse_guide,
+    read_entries,
+)
 from articles.models import (
     Article,
     Category,
@@ -26,13 +51,417 @@ from articles.models import (
     Section,
 )
 
+# More guide files than this in one import is a mistake; split the import.
+MAX_GUIDE_FILES = 5_000
+# Fields the admin keeps read-only for Editors (ArticleAdmin.get_readonly_fields,
+# and draft_of for everyone): an Editor's file may not set or change them.
+PUBLISHER_ONLY_FIELDS = ["published_at", "needs_review", "draft_of"]
+# The guide form's inlines: an import replaces a guide's sections, citations and
+# related links, so it needs what the admin needs to add and delete them.
+GUIDE_PART_PERMISSIONS = [
+    f"articles.{action}_{model}"
+    for model in ["section", "citation", "relatedlink"]
+    for action in ["add", "delete"]
+]
+# Guide fields full_clean() leaves to check_guide: references by slug, which may
+# name objects this import has yet to create.
+GUIDE_REFERENCE_FIELDS = [
+    "category",
+    "previous_article",
+    "next_article",
+    "draft_of",
+    "owner",
+    "last_edited_by",
+]
+
 
 def _moment(value):
-    return parse_datetime(value) if isinstance(value, str) else value
+    try:
+        return parse_datetime(value) if isinstance(value, str) else value
+    except ValueError:  # well formed but impossible; check_guide reports it
+        return None
 
 
 def _day(value):
-    return parse_date(value) if isinstance(value, str) else value
+    try:
+        return parse_date(value) if isinstance(value, str) else value
+    except ValueError:
+        return None
+
+
+def _text(data, key) -> str | None:
+    """data[key] when data is a mapping and that is text (else None: a reported problem)."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _permission(model, action) -> str:
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+@dataclass
+class Planned:
+    """One object to write: a model instance holding the file's values, unsaved."""
+
+    instance: models.Model
+    entry: Entry
+    is_new: bool
+    changed: bool
+
+
+@dataclass
+class PlannedLaw(Planned):
+    provisions: list[Planned] = field(default_factory=list)
+
+
+@dataclass
+class PlannedGuide:
+    guide: ParsedGuide
+    article: Article
+    is_new: bool
+
+
+class Importer:
+    """Reads a directory, checks every object as the given user, then writes."""
+
+    def __init__(self, directory: Path, user):
+        self.directory, self.user = directory, user
+        self.problems: list[ContentError] = []
+        self.categories: list[Planned] = []
+        self.laws: list[PlannedLaw] = []
+        self.guides: list[PlannedGuide] = []
+
+    # Reading and checking
+
+    def check(self, guide_paths) -> list[ContentError]:
+        category_entries = self._read_entries("categories.yaml")
+        law_entries = self._read_entries("laws.yaml")
+        guides = []
+        for path in guide_paths:
+            try:
+                guides.append(parse_guide(path))
+            except ContentError as error:
+                self.problems.append(error)
+        self._plan_categories(category_entries)
+        self._plan_laws(law_entries)
+        self._plan_guides(guides, category_entries, law_entries)
+        return self.problems
+
+    def _read_entries(self, name) -> list[Entry]:
+        path = self.directory / name
+        if not path.exists():
+            return []
+        try:
+            return read_entries(path)
+        except ContentError as error:
+            self.problems.append(error)
+            return []
+
+    def _refuse_unless_allowed(self, model, planned: Planned) -> bool:
+        """Report and return False when the user may not write this object."""
+        if not planned.changed:
+            return True
+        action = "add" if planned.is_new else "change"
+        if self.user.has_perm(_permission(model, action)):
+            return True
+        self.problems.append(
+            planned.entry.error(
+                f"you may not {action} {model._meta.verbose_name_plural} "
+                f"(“{planned.instance}”): only a Publisher can"
+            )
+        )
+        return False
+
+    def _full_clean(self, planned: Planned, exclude=(), label="") -> None:
+        errors = {}
+        try:
+            planned.instance.full_clean(exclude=list(exclude))
+        except ValidationError as error:
+            errors = error.message_dict
+        # A TextField's max_length binds only forms (the admin's), not the model.
+        for model_field in planned.instance._meta.concrete_fields:
+            if isinstance(model_field, models.TextField) and model_field.max_length:
+                try:
+                    value = getattr(planned.instance, model_field.attname) or ""
+                    MaxLengthValidator(model_field.max_length)(value)
+                except ValidationError as error:
+                    errors.setdefault(model_field.name, []).extend(error.messages)
+        if errors:
+            for name, messages in errors.items():
+                key = None if name == NON_FIELD_ERRORS else name
+                for message in messages:
+                    where = f"'{key}': " if key else ""
+                    self.problems.append(planned.entry.error(f"{label}{where}{message}", key))
+
+    def _report_twins(self, entries, key, within="") -> list[Entry]:
+        """Entries whose `key` another entry has already; reported and left out."""
+        first_line, twins = {}, []
+        for entry in entries:
+            value = entry.data.get(key)
+            if value in first_line:
+                self.problems.append(
+                    entry.error(
+                        f"{within}another entry (line {first_line[value]}) has the same "
+                        f"{key} {value!r}",
+                        key,
+                    )
+                )
+                twins.append(entry)
+            else:
+                first_line[value] = entry.line
+        return twins
+
+    def _well_formed(self, entries, schema, required) -> list[Entry]:
+        valid = []
+        for entry in entries:
+            problems, _ = check_fields(entry, schema, required)
+            self.problems += problems
+            if not problems:
+                valid.append(entry)
+        return valid
+
+    def _plan_categories(self, entries) -> None:
+        entries = self._well_formed(entries, CATEGORY_SCHEMA, CATEGORY_REQUIRED)
+        twins = self._report_twins(entries, "slug")
+        existing = Category.objects.in_bulk([e.data["slug"] for e in entries], field_name="slug")
+        for entry in entries:
+            if entry in twins:
+                continue
+            data = entry.data
+            category = existing.get(data["slug"]) or Category(slug=data["slug"])
+            values = {
+                "name": data["name"],
+                "description": data.get("description") or "",
+                "position": data.get("position") or 0,
+            }
+            planned = self._plan(category, values, entry)
+            self.categories.append(planned)
+            if self._refuse_unless_allowed(Category, planned) and planned.changed:
+                self._full_clean(planned)
+
+    def _plan_laws(self, entries) -> None:
+        entries = self._well_formed(entries, LAW_SCHEMA, LAW_REQUIRED)
+        twins = self._report_twins(entries, "slug") + self._report_twins(entries, "name")
+        existing = Law.objects.in_bulk([e.data["slug"] for e in entries], field_name="slug")
+        for entry in entries:
+            if entry in twins:
+                continue
+            data = entry.data
+            law = existing.get(data["slug"]) or Law(slug=data["slug"])
+            values = {
+                "name": data["name"],
+                "short_name": data["short_name"],
+                "source_url": data.get("source_url") or "",
+            }
+            planned = self._plan(law, values, entry, PlannedLaw)
+            self.laws.append(planned)
+            if self._refuse_unless_allowed(Law, planned) and planned.changed:
+                self._full_clean(planned)
+            self._plan_provisions(planned)
+
+    def _plan_provisions(self, law: PlannedLaw) -> None:
+        entries = self._well_formed(
+            law.entry.items("provisions"), PROVISION_SCHEMA, PROVISION_REQUIRED
+        )
+        twins = self._report_twins(entries, "label", within=f"in law {law.instance.slug!r}, ")
+        existing = {} if law.is_new else {p.label: p for p in law.instance.provisions.all()}
+        for entry in entries:
+            if entry in twins:
+                continue
+            data = entry.data
+            provision = existing.get(data["label"]) or LegalProvision(
+                law=law.instance, label=data["label"]
+            )
+            values = {"text": data["text"], "position": data.get("position") or 0}
+            planned = self._plan(provision, values, entry)
+            law.provisions.append(planned)
+            if self._refuse_unless_allowed(LegalProvision, planned) and planned.changed:
+                # A new law has no row yet to check the reference (and uniqueness) against.
+                self._full_clean(planned, exclude=["law"] if law.is_new else [])
+
+    @staticmethod
+    def _plan(instance, values, entry, kind=Planned) -> Planned:
+        is_new = instance.pk is None
+        changed = is_new or any(getattr(instance, k) != v for k, v in values.items())
+        for name, value in values.items():
+            setattr(instance, name, value)
+        return kind(instance, entry, is_new, changed)
+
+    def _plan_guides(self, guides, category_entries, law_entries) -> None:
+        known_categories = {_text(e.data, "slug") for e in category_entries}
+        known_categories |= set(Category.objects.values_list("slug", flat=True))
+        slugs = [g.meta.get("slug") for g in guides]
+        text_slugs = [slug for slug in slugs if isinstance(slug, str)]
+        files_per_slug = Counter(text_slugs)
+        known_slugs = set(text_slugs) | set(Article.objects.values_list("slug", flat=True))
+        known_provisions = {
+            (_text(law.data, "slug"), _text(provision.data, "label"))
+            for law in law_entries
+            for provision in law.items("provisions")
+        } | set(LegalProvision.objects.values_list("law__slug", "label"))
+        existing = Article.objects.select_related("draft_of").in_bulk(text_slugs, field_name="slug")
+        owners = get_user_model().objects.in_bulk(
+            [g.meta["owner"] for g in guides if isinstance(g.meta.get("owner"), str)],
+            field_name=get_user_model().USERNAME_FIELD,
+        )
+        may_edit_parts = self.user.has_perms(GUIDE_PART_PERMISSIONS)
+        self.category_by_slug = Category.objects.in_bulk(field_name="slug") | {
+            planned.instance.slug: planned.instance for planned in self.categories
+        }
+        for guide in guides:
+            problems = check_guide(guide, known_categories, known_slugs, known_provisions)
+            slug = guide.meta.get("slug")
+            if isinstance(slug, str) and files_per_slug[slug] > 1:
+                problems.append(guide.error("another file has the same slug", "slug"))
+            owner = guide.meta.get("owner")
+            if isinstance(owner, str) and owner not in owners:
+                problems.append(guide.error(f"'owner' names an unknown user {owner!r}", "owner"))
+            self.problems += problems
+            article = existing.get(slug) if isinstance(slug, str) else None
+            self._check_guide_role(guide, article, may_edit_parts)
+            if not problems:
+                self.guides.append(self._plan_guide(guide, article, owners))
+
+    def _check_guide_role(self, guide: ParsedGuide, article, may_edit_parts) -> None:
+        action = "add" if article is None else "change"
+        if not self.user.has_perm(_permission(Article, action)) or not may_edit_parts:
+            self.problems.append(guide.error(f"you may not {action} guides"))
+            return
+        status = guide.meta.get("status")
+        try:
+            workflow.check_edit(self.user, article, status)
+        except PermissionDenied as denied:
+            self.problems.append(guide.error(str(denied), "status"))
+        if workflow.can_publish(self.user):
+            return
+        current = {
+            "published_at": article.published_at if article else None,
+            "needs_review": article.needs_review if article else False,
+            "draft_of": article.draft_of.slug if article and article.draft_of else None,
+        }
+        wanted = {
+            "published_at": _moment(guide.meta.get("published_at")),
+            "needs_review": bool(guide.meta.get("needs_review")),
+            "draft_of": guide.meta.get("draft_of"),
+        }
+        for name in PUBLISHER_ONLY_FIELDS:
+            if wanted[name] != current[name]:
+                self.problems.append(
+                    guide.error(f"'{name}': only a Publisher can set or change it", name)
+                )
+
+    def _plan_guide(self, guide: ParsedGuide, article, owners) -> PlannedGuide:
+        meta = guide.meta
+        is_new = article is None
+        article = article or Article(slug=meta["slug"])
+        category = self.category_by_slug.get(meta["category"])
+        if category is not None:  # else its entry in categories.yaml has a reported problem
+            article.category = category
+        article.title = meta["title"]
+        article.summary = meta["summary"]
+        article.status = meta["status"]
+        article.published_at = _moment(meta.get("published_at"))
+        article.review_by = _day(meta.get("review_by"))
+        article.needs_review = bool(meta.get("needs_review"))
+        article.owner = owners.get(meta.get("owner"))
+        article.last_edited_by = self.user
+        planned = Planned(article, guide.entry, is_new, changed=True)
+        self._full_clean(planned, exclude=GUIDE_REFERENCE_FIELDS)
+        for section in guide.sections:
+            part = Section(**{k: section[k] for k in ["kind", "heading", "position"]})
+            # As the admin's form field strips it: a body of blank lines is no body.
+            part.body = section["body"].strip()
+            entry = Entry(guide.path, section["line"], section)
+            self._full_clean(
+                Planned(part, entry, True, True),
+                exclude=["article"],
+                label=f"section “{section['heading']}”: ",
+            )
+        return PlannedGuide(guide, article, is_new)
+
+    # Writing: one revision per object, all in the caller's transaction
+
+    def apply(self, comment: str) -> None:
+        for planned in self.categories:
+            if planned.changed:
+                with self._revision(comment):
+                    planned.instance.save()
+        for law in self.laws:
+            changed = [p for p in law.provisions if p.changed]
+            if not (law.changed or changed):
+                continue
+            with self._revision(comment):
+                if law.changed:
+                    law.instance.save()
+                for provision in changed:
+                    provision.instance.law = law.instance
+                    provision.instance.save()
+                # The law with all its provisions, as the law admin saves it.
+                reversion.add_to_revision(law.instance)
+        self._apply_guides(comment)
+
+    @contextmanager
+    def _revision(self, comment):
+        with reversion.create_revision():
+            reversion.set_user(self.user)
+            reversion.set_comment(comment)
+            yield
+
+    def _apply_guides(self, comment) -> None:
+        # First every new guide exists, so that guides can link to each other...
+        for planned in self.guides:
+            if planned.is_new:
+                planned.article.save()
+        linked = {
+            slug
+            for planned in self.guides
+            for slug in [planned.guide.meta.get(name) for name in ["previous", "next", "draft_of"]]
+            + list(planned.guide.meta.get("related") or [])
+        }
+        by_slug = Article.objects.in_bulk(linked - {None}, field_name="slug")
+        # ...then each guide is saved whole, as one revision.
+        for planned in self.guides:
+            meta, article = planned.guide.meta, planned.article
+            with self._revision(comment):
+                article.previous_article = by_slug.get(meta.get("previous"))
+                article.next_article = by_slug.get(meta.get("next"))
+                article.draft_of = by_slug.get(meta.get("draft_of"))
+                article.save()
+                self._replace_parts(planned.guide, article, by_slug)
+        # Last, so the saves above (which move "last updated") leave the files' dates.
+        for planned in self.guides:
+            dates = {
+                name: _moment(planned.guide.meta[name])
+                for name in ["created_at", "updated_at"]
+                if planned.guide.meta.get(name)
+            }
+            if dates:
+                Article.objects.filter(pk=planned.article.pk).update(**dates)
+
+    @staticmethod
+    def _replace_parts(guide: ParsedGuide, article: Article, by_slug) -> None:
+        meta = guide.meta
+        article.sections.all().delete()
+        for section in guide.sections:
+            Section.objects.create(
+                article=article,
+                kind=section["kind"],
+                heading=section["heading"],
+                body=section["body"],
+                position=section["position"],
+            )
+        article.citations.all().delete()
+        for position, citation in enumerate(meta.get("citations") or [], start=1):
+            provision = LegalProvision.objects.get(
+                law__slug=citation["law"], label=citation["provision"]
+            )
+            Citation.objects.create(article=article, provision=provision, position=position)
+        article.related_links.all().delete()
+        for position, slug in enumerate(meta.get("related") or [], start=1):
+            RelatedLink.objects.create(
+                from_article=article, to_article=by_slug[slug], position=position
+            )
+        article.tags.set(meta.get("tags") or [], clear=True)
 
 
 class Command(BaseCommand):
@@ -45,150 +474,31 @@ class Command(BaseCommand):
 
     def handle(self, *args, directory, user, dry_run=False, verbosity=1, **options):
         try:
-            self.user = get_user_model().objects.get(username=user)
+            user = get_user_model().objects.get(**{get_user_model().USERNAME_FIELD: user})
         except get_user_model().DoesNotExist as error:
             raise CommandError(f"No user named {user!r}.") from error
+        if not (user.is_active and user.is_staff):
+            raise CommandError(f"{user} may not import: only active staff users, as in the admin.")
         if not (directory / "guides").is_dir():
             raise CommandError(f"{directory} has no guides/ folder.")
-        problems, categories, laws, guides = self.read(directory)
+        guide_paths = sorted((directory / "guides").glob("*.md"))
+        if len(guide_paths) > MAX_GUIDE_FILES:
+            raise CommandError(
+                f"{len(guide_paths):,} guide files: at most {MAX_GUIDE_FILES:,} are imported "
+                "at once; split the import. Nothing was changed."
+            )
+        importer = Importer(directory, user)
+        problems = importer.check(guide_paths)
         if problems:
             for problem in problems:
                 self.stderr.write(str(problem))
             raise CommandError(f"{len(problems)} problem(s) found; nothing was changed.")
         if dry_run:
-            self.stdout.write(f"{len(guides)} guides are valid; nothing was changed (dry run).")
+            self.stdout.write(
+                f"{len(guide_paths)} guides are valid; nothing was changed (dry run)."
+            )
             return
-        with transaction.atomic(), reversion.create_revision():
-            reversion.set_user(self.user)
-            reversion.set_comment(f"Imported from {directory.name}")
-            self.apply(categories, laws, guides)
+        with transaction.atomic():
+            importer.apply(f"Imported from {directory.name}")
         if verbosity:
-            self.stdout.write(self.style.SUCCESS(f"Imported {len(guides)} guides."))
-
-    def read(self, directory):
-        problems, categories, laws, guides = [], [], [], []
-        for name, into in [("categories.yaml", categories), ("laws.yaml", laws)]:
-            path = directory / name
-            if path.exists():
-                try:
-                    data = load_yaml(path, path.read_text(encoding="utf-8")) or []
-                    if not isinstance(data, list):
-                        raise ContentError(path, "must be a list", 1)
-                    into.extend(data)
-                except ContentError as error:
-                    problems.append(error)
-        for path in sorted((directory / "guides").glob("*.md")):
-            try:
-                guides.append(parse_guide(path))
-            except ContentError as error:
-                problems.append(error)
-        known_categories = {c.get("slug") for c in categories if isinstance(c, dict)}
-        known_categories |= set(Category.objects.values_list("slug", flat=True))
-        slugs = [g.meta.get("slug") for g in guides]
-        known_slugs = set(slugs) | set(Article.objects.values_list("slug", flat=True))
-        known_provisions = {
-            (law.get("slug"), p.get("label"))
-            for law in laws
-            if isinstance(law, dict)
-            for p in law.get("provisions") or []
-            if isinstance(p, dict)
-        } | set(LegalProvision.objects.values_list("law__slug", "label"))
-        existing = Article.objects.in_bulk(
-            [s for s in slugs if isinstance(s, str)], field_name="slug"
-        )
-        for guide in guides:
-            problems += check_guide(guide, known_categories, known_slugs, known_provisions)
-            if slugs.count(guide.meta.get("slug")) > 1:
-                problems.append(ContentError(guide.path, "another file has the same slug"))
-            try:
-                workflow.check_edit(
-                    self.user, existing.get(guide.meta.get("slug")), guide.meta.get("status")
-                )
-            except PermissionDenied as denied:
-                problems.append(ContentError(guide.path, str(denied)))
-        return problems, categories, laws, guides
-
-    def apply(self, categories, laws, guides):
-        for data in categories:
-            Category.objects.update_or_create(
-                slug=data["slug"],
-                defaults={
-                    "name": data["name"],
-                    "description": data.get("description") or "",
-                    "position": data.get("position") or 0,
-                },
-            )
-        for data in laws:
-            law, _ = Law.objects.update_or_create(
-                slug=data["slug"],
-                defaults={
-                    "name": data["name"],
-                    "short_name": data.get("short_name") or "",
-                    "source_url": data.get("source_url") or "",
-                },
-            )
-            for provision in data.get("provisions") or []:
-                LegalProvision.objects.update_or_create(
-                    law=law,
-                    label=provision["label"],
-                    defaults={
-                        "text": provision["text"],
-                        "position": provision.get("position") or 0,
-                    },
-                )
-        users = get_user_model().objects
-        articles = {}
-        for guide in guides:
-            meta = guide.meta
-            owner = users.filter(username=meta.get("owner")).first() if meta.get("owner") else None
-            articles[meta["slug"]], _ = Article.objects.update_or_create(
-                slug=meta["slug"],
-                defaults={
-                    "title": meta["title"],
-                    "summary": meta["summary"],
-                    "status": meta["status"],
-                    "category": Category.objects.get(slug=meta["category"]),
-                    "published_at": _moment(meta.get("published_at")),
-                    "owner": owner,
-                    "review_by": _day(meta.get("review_by")),
-                    "needs_review": bool(meta.get("needs_review")),
-                    "last_edited_by": self.user,
-                },
-            )
-        by_slug = Article.objects.in_bulk(field_name="slug")
-        for guide in guides:
-            meta, article = guide.meta, articles[guide.meta["slug"]]
-            article.previous_article = by_slug.get(meta.get("previous"))
-            article.next_article = by_slug.get(meta.get("next"))
-            article.draft_of = by_slug.get(meta.get("draft_of"))
-            article.save()
-            article.sections.all().delete()
-            for section in guide.sections:
-                Section.objects.create(
-                    article=article,
-                    kind=section["kind"],
-                    heading=section["heading"],
-                    body=section["body"],
-                    position=section["position"],
-                )
-            article.citations.all().delete()
-            for position, citation in enumerate(meta.get("citations") or [], start=1):
-                provision = LegalProvision.objects.get(
-                    law__slug=citation["law"], label=citation["provision"]
-                )
-                Citation.objects.create(article=article, provision=provision, position=position)
-            article.related_links.all().delete()
-            for position, slug in enumerate(meta.get("related") or [], start=1):
-                RelatedLink.objects.create(
-                    from_article=article, to_article=by_slug[slug], position=position
-                )
-            article.tags.set(meta.get("tags") or [], clear=True)
-        # Last, so the saves above (which move "last updated") leave the files' dates.
-        for guide in guides:
-            dates = {
-                name: _moment(guide.meta[name])
-                for name in ["created_at", "updated_at"]
-                if guide.meta.get(name)
-            }
-            if dates:
-                Article.objects.filter(slug=guide.meta["slug"]).update(**dates)
+            self.stdout.write(self.style.SUCCESS(f"Imported {len(guide_paths)} guides."))
