@@ -360,6 +360,27 @@ def _feedback_response(request, article, status, context, json):
     return response
 
 
+VOTE_REFUSALS = {
+    feedback_rules.Outcome.OVER_HOURLY_LIMIT: "You have sent a lot of feedback in the last hour. "
+    "Please try again later.",
+}
+COMMENT_REFUSALS = {
+    feedback_rules.Outcome.OVER_HOURLY_LIMIT: "You have sent several comments in the last hour. "
+    "Please try again later.",
+    feedback_rules.Outcome.GUIDE_FULL_TODAY: "This guide has received all the comments we can "
+    "read today. Please try again tomorrow.",
+}
+
+
+def _feedback_refusal(request, article, verdict, messages):
+    """429 Too Many Requests, saying which limit was reached and when to come back."""
+    message = messages[verdict.outcome]
+    response = _feedback_response(request, article, 429, {"error": message}, {"error": message})
+    if verdict.retry_after:
+        response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
 @csrf_exempt  # the page is shared-cacheable; articles.feedback checks the Origin instead
 @require_POST
 def feedback(request, slug):
@@ -374,15 +395,17 @@ def feedback(request, slug):
             {"error": "Choose Yes or No."},
             {"error": "Choose yes or no."},
         )
-    if not feedback_rules.may_vote(request, article.pk):
+    verdict = feedback_rules.cast_vote(request, article, helpful=answer == "yes")
+    if verdict.outcome is feedback_rules.Outcome.ALREADY_VOTED:
         return _feedback_response(
             request,
             article,
             429,
             {"already": True},
-            {"error": "You have already told us about this page. Thank you."},
+            {"error": "You have already told us about this page today. Thank you."},
         )
-    feedback_rules.record_vote(article, helpful=answer == "yes")
+    if not verdict.counted:
+        return _feedback_refusal(request, article, verdict, VOTE_REFUSALS)
     ask = answer == "no"
     return _feedback_response(
         request,
@@ -412,13 +435,7 @@ def feedback_comment(request, slug):
             {"ask_comment": True, "form": form},
             {"error": " ".join(errors)},
         )
-    if not feedback_rules.may_comment(request):
-        return _feedback_response(
-            request,
-            article,
-            429,
-            {"already": True},
-            {"error": "Too many comments. Try later."},
-        )
-    feedback_rules.record_comment(article, form.cleaned_data["comment"])
+    verdict = feedback_rules.submit_comment(request, article, form.cleaned_data["comment"])
+    if not verdict.counted:
+        return _feedback_refusal(request, article, verdict, COMMENT_REFUSALS)
     return _feedback_response(request, article, 200, {"commented": True}, {"thanks": True})

@@ -33,7 +33,7 @@
       post(url, new FormData(form)).then(function (data) {
         status.textContent = data.error || "Thank you for your comment.";
         if (!data.error) { form.remove(); }
-      });
+      }).catch(function () { form.submit(); });
     });
     return form;
   }
