@@ -21,19 +21,25 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@ $(VENV)/.installed-run
 
-# axe-core (npm registry) for the accessibility browser tests; they skip without it,
-# except in CI where .ci/run makes sure npm is there.
-AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
+# Test tools from the npm registry, under .venv/node: axe-core for the accessibility
+# browser tests, vnu.jar (the W3C Nu Html Checker, run with Java 17+) for
+# tests/test_nu_validator.py. Those tests skip without them, except in CI, where
+# .ci/run makes sure npm and Java are there. One npm call installs both: npm removes
+# from the folder any package that a later call does not name. The versions are in
+# the stamp's name, so changing one installs again.
 AXE_VERSION := 4.14.1
+VNU_VERSION := 26.9.27
+NODE_TOOLS := $(VENV)/node/.installed-axe-core-$(AXE_VERSION)-vnu-jar-$(VNU_VERSION)
 
-$(AXE): | $(BIN)/python
+$(NODE_TOOLS): | $(BIN)/python
 	@if command -v npm >/dev/null 2>&1; then \
 		npm install --no-save --no-audit --no-fund --no-package-lock --silent \
-			--prefix $(VENV)/node axe-core@$(AXE_VERSION); \
-	else echo "npm not found: the accessibility browser tests will skip"; fi
+			--prefix $(VENV)/node axe-core@$(AXE_VERSION) vnu-jar@$(VNU_VERSION) \
+		&& touch $@; \
+	else echo "npm not found: the accessibility and HTML validation tests will skip"; fi
 
 install: $(VENV)/.installed-run
-install-test: $(VENV)/.installed-test $(AXE)
+install-test: $(VENV)/.installed-test $(NODE_TOOLS)
 
 # A local key, kept out of git (.gitignore); SECRET_KEY in the environment wins.
 .secret_key: | $(BIN)/python

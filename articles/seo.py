@@ -4,8 +4,10 @@ addresses, feeds and schema.org structured data (JSON-LD)."""
 import json
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
 from .markdown import html_to_text
@@ -18,6 +20,65 @@ _LIST_ITEM = re.compile(r"<li>(.*?)</li>", re.S)
 
 def absolute(path: str) -> str:
     return settings.SITE_URL + path
+
+
+def absolute_static(path: str) -> str:
+    """The absolute, fingerprinted address of a static file: crawlers and link
+    previews need whole URLs. A STATIC_URL on another host is kept as it is."""
+    url = static(path)
+    parts = urlsplit(url)
+    if parts.scheme:
+        return url
+    if parts.netloc:  # protocol-relative, //cdn.example/...
+        return f"{urlsplit(settings.SITE_URL).scheme}:{url}"
+    return absolute(url)
+
+
+@dataclass(frozen=True)
+class SiteImage:
+    """A PNG in static/img, with its pixel size (rendered from logo.svg or share.svg
+    there with headless Chromium at that size; the opaque share images reduced to a
+    palette)."""
+
+    path: str
+    width: int
+    height: int
+    # What it shows, for the alt text: "<site name>: <description>".
+    description: str
+
+    @property
+    def url(self) -> str:
+        return absolute_static(self.path)
+
+    @property
+    def alt(self) -> str:
+        return f"{settings.SITE_NAME}: {self.description}"
+
+    def image_object(self) -> dict:
+        return {
+            "@type": "ImageObject",
+            "url": self.url,
+            "width": self.width,
+            "height": self.height,
+        }
+
+
+SHARE_ART = "a white tick beside three numbered steps"
+# Google wants an Organization logo of at least 112x112 pixels.
+SITE_LOGO = SiteImage("img/logo-512.png", 512, 512, "logo, a white tick on blue")
+# Link previews (Open Graph, Twitter's large summary card): 1.91:1.
+SHARE_IMAGE = SiteImage("img/share-1200x630.png", 1200, 630, SHARE_ART)
+# Article rich results: Google picks among 16:9, 4:3 and 1:1, each over 50,000 pixels.
+ARTICLE_IMAGES = (
+    SiteImage("img/share-1200x675.png", 1200, 675, SHARE_ART),
+    SiteImage("img/share-1200x900.png", 1200, 900, SHARE_ART),
+    SiteImage("img/share-1200x1200.png", 1200, 1200, SHARE_ART),
+)
+
+
+def schema_datetime(moment) -> str:
+    """ISO 8601 to the second; microseconds add nothing for crawlers."""
+    return moment.replace(microsecond=0).isoformat()
 
 
 def plain(rendered_html: str) -> str:
@@ -40,6 +101,8 @@ class PageMeta:
     noindex: bool = False
     structured_data: dict | None = None
     feeds: list[tuple[str, str, str]] = field(default_factory=list)
+    # Guides have no picture of their own yet: every page shares the site's.
+    image: SiteImage = SHARE_IMAGE
 
     @property
     def full_title(self) -> str:
@@ -71,7 +134,12 @@ def breadcrumb_list(*crumbs) -> dict:
 
 
 def publisher() -> dict:
-    return {"@type": "Organization", "name": settings.SITE_NAME, "url": absolute("/")}
+    return {
+        "@type": "Organization",
+        "name": settings.SITE_NAME,
+        "url": absolute("/"),
+        "logo": SITE_LOGO.image_object(),
+    }
 
 
 def website_data() -> dict:
@@ -148,8 +216,9 @@ def guide_data(article, sections, citations, tags) -> dict:
             "@id": f"{url}#guide",
             "headline": article.title[:110],
             "description": article.summary,
-            "datePublished": article.published_at.isoformat(),
-            "dateModified": article.updated_at.isoformat(),
+            "datePublished": schema_datetime(article.published_at),
+            "dateModified": schema_datetime(article.updated_at),
+            "image": [image.image_object() for image in ARTICLE_IMAGES],
             "mainEntityOfPage": url,
             "url": url,
             "inLanguage": "en",

@@ -1,9 +1,93 @@
+import os
+
 import pytest
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.base import default_key_func
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache
+
+# helpcentre/settings/test.py gives each run this key space on a shared Redis; the
+# live site and other runs use the same database under other prefixes.
+RUN_KEY_PREFIX = f"helpcentre-test-{os.getpid()}"
+DELETE_BATCH = 500
+
+
+class SharedKeySpaceError(Exception):
+    """A Redis cache of the test run would write to keys that others use."""
+
+
+def _own_keys_pattern(cache: RedisCache) -> str:
+    """The SCAN pattern of this run's keys in a Redis cache, refusing any other."""
+    if not cache.key_prefix.startswith(RUN_KEY_PREFIX):
+        raise SharedKeySpaceError(
+            f"A Redis cache has KEY_PREFIX {cache.key_prefix!r}, which is not this test "
+            f"run's own (it must start with {RUN_KEY_PREFIX!r}): the tests would share "
+            "and delete keys of other runs or the live site. Set it in "
+            "helpcentre/settings/test.py."
+        )
+    if cache.key_func is not default_key_func:
+        raise SharedKeySpaceError("Only Django's default KEY_FUNCTION (prefix:version:key).")
+    escaped = "".join(f"\\{char}" if char in "*?[]\\" else char for char in cache.key_prefix)
+    # The colon ends the prefix, so a run whose prefix merely starts like ours is spared.
+    return f"{escaped}:*"
+
+
+def empty_cache(cache) -> None:
+    """Forget what earlier tests cached, touching nothing that other runs use.
+
+    On Redis, clear() is FLUSHDB: the whole database, every prefix. So only this
+    run's keys are deleted there. A local-memory cache belongs to this process and
+    a database cache to the test database, so clear() is right for them.
+    """
+    if not isinstance(cache, RedisCache):
+        cache.clear()
+        return
+    pattern = _own_keys_pattern(cache)
+    # The cache's own connection (Django's client, private but stable since 4.0),
+    # so server, database and options are exactly the ones the code under test uses.
+    client = cache._cache.get_client(write=True)
+    batch = []
+    for key in client.scan_iter(match=pattern, count=DELETE_BATCH):
+        batch.append(key)
+        if len(batch) == DELETE_BATCH:
+            client.unlink(*batch)
+            batch = []
+    if batch:
+        client.unlink(*batch)
+
+
+def empty_test_caches(with_database: bool = True) -> None:
+    for alias in settings.CACHES:
+        cache = caches[alias]
+        if isinstance(cache, DatabaseCache) and not with_database:
+            continue
+        empty_cache(cache)
+
+
+def _uses_database(request) -> bool:
+    return bool(
+        request.node.get_closest_marker("django_db")
+        or {"db", "transactional_db"} & set(request.fixturenames)
+    )
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    # The suite runs against a real cache (local memory or Redis): start each test empty.
-    cache.clear()
+def _empty_caches(request):
+    # The suite runs against real caches (local memory, Redis, a database table):
+    # start each test empty. A database cache lives in the test database, so it is
+    # emptied only for tests that may use it (its rows outlive transactional tests).
+    with_database = _uses_database(request)
+    if with_database:
+        request.getfixturevalue("db")
+    empty_test_caches(with_database)
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _leave_no_keys_behind():
+    # A shared Redis outlives the run: take this run's keys away at the end too.
+    yield
+    for alias in settings.CACHES:
+        if isinstance(caches[alias], RedisCache):
+            empty_cache(caches[alias])

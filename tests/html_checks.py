@@ -1,10 +1,18 @@
-"""Strict HTML5 checks used by the page tests: parse errors, one h1, heading order."""
+"""Strict HTML5 checks used by the page tests: parse errors, one h1, heading order,
+valid datetime attributes. tests/test_nu_validator.py runs the W3C checker itself."""
 
 import re
 
 import html5lib
 
 HEADING = re.compile(r"<h([1-6])\b", re.I)
+DATETIME_ATTRIBUTE = re.compile(r'\bdatetime="([^"]*)"')
+# What the site writes: a date, or a global date and time with at most three digits
+# of fractional seconds, then Z or an offset (HTML Living Standard, "Dates and times").
+DATE_OR_GLOBAL_DATETIME = re.compile(
+    r"\d{4,}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:?\d{2}))?"
+)
 
 
 def assert_valid_html(markup: str) -> None:
@@ -25,8 +33,14 @@ def assert_headings_well_ordered(markup: str) -> None:
         assert after <= before + 1, f"heading order skips from <h{before}> to <h{after}>"
 
 
+def assert_valid_datetimes(markup: str) -> None:
+    for value in DATETIME_ATTRIBUTE.findall(markup):
+        assert DATE_OR_GLOBAL_DATETIME.fullmatch(value), f"invalid datetime attribute: {value!r}"
+
+
 def assert_good_page(markup: str) -> None:
     assert markup.lstrip().lower().startswith("<!doctype html>")
     assert '<html lang="en">' in markup
     assert_valid_html(markup)
     assert_headings_well_ordered(markup)
+    assert_valid_datetimes(markup)

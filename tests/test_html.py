@@ -1,12 +1,15 @@
 """Every public page type is valid HTML5 with a sound outline; a crawl from / finds
 no broken link, and the sitemap and the site agree."""
 
+from datetime import timedelta
 from http import HTTPStatus
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from articles.models import Article, PreviewLink
 from tests.html_checks import assert_good_page
 from tests.test_seo import sitemap_urls
 
@@ -40,6 +43,19 @@ def test_page_types_are_valid_html_with_one_h1_and_ordered_headings(client, demo
     response = client.get(path)
     assert response.status_code in {HTTPStatus.OK, HTTPStatus.NOT_FOUND}
     assert_good_page(response.content.decode())
+
+
+def test_removed_guide_and_expired_preview_pages_are_valid_html(client, demo):
+    guide = Article.objects.get(slug="how-to-activate-alipay-medical-insurance-card")
+    link = PreviewLink.objects.create(article=guide, expires_at=timezone.now() - timedelta(1))
+    expired = client.get(link.get_absolute_url())
+    assert expired.status_code == HTTPStatus.GONE
+    assert_good_page(expired.content.decode())
+    path = guide.get_absolute_url()
+    guide.delete()
+    gone = client.get(path)
+    assert gone.status_code == HTTPStatus.GONE
+    assert_good_page(gone.content.decode())
 
 
 def crawl(client, start="/"):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from taggit.models import Tag
 
 from articles.models import Article, PromotedResult, SearchDocument
-from articles.search import parse_query, search, suggest
+from articles.search import did_you_mean, parse_query, search, suggest
 from tests.factories import (
     cite,
     make_article,
@@ -157,6 +157,34 @@ def test_did_you_mean_offers_a_close_word_from_published_content(client):
     assert "Did you mean" not in html
 
 
+class TestDidYouMeanKeepsScheduledGuidesPrivate:
+    """Scheduled guides are indexed early (so they appear on time), and so their words
+    are in the vocabulary; none may be proposed before the guide is published."""
+
+    def test_a_word_only_a_scheduled_guide_has_is_not_proposed(self, client):
+        due = timezone.now() + timedelta(days=1)
+        make_article(title="Quarantine allowance reform", published_at=due)
+        make_article(title="Medical insurance card")
+        assert did_you_mean(parse_query("quarantne")) is None
+        # With a public word beside it, the any-word fallback would find something.
+        assert did_you_mean(parse_query("quarantne card")) is None
+        _, html = result_titles(client, "quarantne card")
+        assert "Did you mean" not in html and "quarantine" not in html.lower()
+        with time_machine.travel(due + timedelta(minutes=1)):
+            assert did_you_mean(parse_query("quarantne")) == "quarantine"
+            assert did_you_mean(parse_query("quarantne card")) == "quarantine card"
+
+    def test_a_nearer_scheduled_word_gives_way_to_a_published_one(self):
+        make_article(title="Passport removal notice", published_at=timezone.now() + timedelta(1))
+        make_article(title="Passport renewal")
+        # "remowal" is one edit from the scheduled "removal", two from "renewal".
+        assert did_you_mean(parse_query("remowal")) == "renewal"
+
+    def test_a_published_guide_is_proposed_as_before(self):
+        make_article(title="Quarantine allowance")
+        assert did_you_mean(parse_query("quarantne")) == "quarantine"
+
+
 def test_best_bets_pin_a_guide_to_the_top(client, admin_client):
     make_article(title="Pension transfer rules", summary="Pension pension pension transfer.")
     pinned = make_article(title="Moving between cities", summary="Take your pension along.")
@@ -170,6 +198,26 @@ def test_best_bets_pin_a_guide_to_the_top(client, admin_client):
     found, _ = result_titles(client, "pension")
     assert "Recommended" not in _
     assert admin_client.get("/admin/articles/promotedresult/").status_code == HTTPStatus.OK
+
+
+def test_best_bets_obey_the_tag_and_category_filters(client):
+    urgent_topic = make_category(slug="urgent-topic")
+    tagged = make_article(title="Pension abroad", category=urgent_topic, tags=["urgent"])
+    untagged = make_article(title="Pension at home", category=urgent_topic, tags=["routine"])
+    make_article(title="Pension reform urgent notes", tags=["urgent"])
+    PromotedResult.objects.create(article=untagged, queries="pension")
+    PromotedResult.objects.create(article=tagged, queries="pension", position=1)
+    urgent = Tag.objects.get(name="urgent")
+    promoted, _ = search("pension", tag=urgent)
+    assert [hit.article for hit in promoted] == [tagged]
+    assert "Pension at home" not in titles("pension", tag=urgent)
+    found, html = result_titles(client, "pension", tag="urgent")
+    assert "Pension at home" not in found and found[0] == "Pension abroad"
+    assert html.count("Recommended") == 1
+    promoted, _ = search("pension", category=make_category())
+    assert promoted == []
+    promoted, _ = search("pension", category=urgent_topic)
+    assert [hit.article for hit in promoted] == [untagged, tagged]
 
 
 class TestIndexFollowsContent:

@@ -2,16 +2,24 @@
 
 import json
 import re
+import struct
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
+from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 
+from articles.models import Article
+from articles.seo import ARTICLE_IMAGES, SHARE_IMAGE, SITE_LOGO
 from tests.factories import make_article, make_category, make_draft, make_section
 from tests.html_checks import assert_good_page
 
@@ -44,6 +52,17 @@ def structured_data(html):
 
 def graph(data, kind):
     return [node for node in data.get("@graph", [data]) if node["@type"] == kind]
+
+
+def served_static_file(url):
+    """The file a static address is served from (the test client has no static view)."""
+    return finders.find(url.removeprefix("http://testserver/static/"))
+
+
+def meta_content(html, name):
+    found = re.findall(rf'<meta (?:property|name)="{re.escape(name)}" content="([^"]*)">', html)
+    assert len(found) == 1, (name, found)
+    return found[0]
 
 
 class TestSitemaps:
@@ -83,6 +102,7 @@ class TestSitemaps:
         few = queries()
         for _ in range(30):
             make_article(category=category)
+        queries()  # saves empty per-process caches (the next due revision): refill them
         assert queries() == few
 
 
@@ -103,7 +123,7 @@ class TestHead:
         assert f'<link rel="canonical" href="http://testserver{SEED}">' in html
         assert '<meta property="og:type" content="article">' in html
         assert '<meta property="og:title" content="How to activate Alipay' in html
-        assert '<meta name="twitter:card" content="summary">' in html
+        assert '<meta name="twitter:card" content="summary_large_image">' in html
         assert '<meta name="description" content="Activate your medical insurance card' in html
         assert 'type="application/rss+xml"' in html and 'type="application/atom+xml"' in html
 
@@ -129,6 +149,98 @@ class TestHead:
     def test_search_pages_are_noindex(self, client):
         html = client.get("/search/", {"q": "card"}).content.decode()
         assert '<meta name="robots" content="noindex">' in html
+
+
+class TestImages:
+    """Link previews and Google's Article rules: absolute, crawlable PNG addresses whose
+    stated sizes are the files' own."""
+
+    @pytest.mark.parametrize("image", [SITE_LOGO, SHARE_IMAGE, *ARTICLE_IMAGES])
+    def test_each_site_image_is_a_small_png_of_the_stated_size(self, image):
+        data = Path(finders.find(image.path)).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", data[16:24]) == (image.width, image.height)
+        assert len(data) < 40 * 1024, "keep the PNGs optimised"
+
+    def test_article_images_cover_googles_aspect_ratios(self):
+        ratios = {Fraction(image.width, image.height) for image in ARTICLE_IMAGES}
+        assert ratios == {Fraction(16, 9), Fraction(4, 3), Fraction(1)}
+        assert all(image.width * image.height >= 50_000 for image in ARTICLE_IMAGES)
+        assert SITE_LOGO.width >= 112 and SITE_LOGO.height >= 112
+
+    @pytest.mark.parametrize("path", ["/", "/social-security-inquiry/", SEED, "/laws/"])
+    def test_pages_carry_a_large_share_image(self, client, demo, path):
+        html = client.get(path).content.decode()
+        image = meta_content(html, "og:image")
+        assert image == f"http://testserver/static/{SHARE_IMAGE.path}"
+        assert meta_content(html, "og:image:width") == "1200"
+        assert meta_content(html, "og:image:height") == "630"
+        alt = meta_content(html, "og:image:alt")
+        assert alt == escape(f"{django_settings.SITE_NAME}: {SHARE_IMAGE.description}")
+        assert meta_content(html, "twitter:image") == image
+        assert meta_content(html, "twitter:image:alt") == alt
+        assert served_static_file(image)
+
+    def test_the_guide_names_its_images_and_its_publishers_logo(self, client, demo):
+        article = graph(structured_data(client.get(SEED).content.decode()), "Article")[0]
+        images = article["image"]
+        assert len(images) == 3
+        for image in images:
+            assert image["@type"] == "ImageObject"
+            assert image["url"].startswith("http://testserver/static/img/share-")
+            assert served_static_file(image["url"])
+        logo = article["publisher"]["logo"]
+        assert logo == {
+            "@type": "ImageObject",
+            "url": "http://testserver/static/img/logo-512.png",
+            "width": 512,
+            "height": 512,
+        }
+        assert article["publisher"]["@type"] == "Organization"
+        home = structured_data(client.get("/").content.decode())
+        assert home["publisher"]["logo"] == logo
+
+    def test_a_static_url_on_another_host_is_kept(self, settings):
+        settings.STATIC_URL = "https://cdn.example.org/static/"
+        assert SHARE_IMAGE.url == f"https://cdn.example.org/static/{SHARE_IMAGE.path}"
+        settings.STATIC_URL = "//cdn.example.org/static/"
+        # Protocol-relative: the site's own scheme (SITE_URL is http://testserver).
+        assert SITE_LOGO.url == f"http://cdn.example.org/static/{SITE_LOGO.path}"
+
+    def test_fingerprinted_names_are_used_when_static_files_are_collected(self, tmp_path, settings):
+        settings.STATIC_ROOT = tmp_path
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        }
+        call_command("collectstatic", interactive=False, verbosity=0)
+        assert re.fullmatch(
+            r"http://testserver/static/img/logo-512\.[0-9a-f]{12}\.png", SITE_LOGO.url
+        )
+
+
+class TestDates:
+    def test_html_times_have_whole_seconds(self, client, demo):
+        for path in ["/", SEED, "/search/?q=card"]:
+            html = client.get(path).content.decode()
+            values = re.findall(r'<time datetime="([^"]+)"', html)
+            assert values, path
+            for value in values:
+                assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", value), value
+
+    def test_the_time_is_utc_whatever_the_display_zone(self, client, settings):
+        settings.TIME_ZONE = "Asia/Shanghai"
+        article = make_article(title="Late evening guide")
+        moment = datetime(2026, 11, 30, 20, 3, 1, 258600, tzinfo=UTC)
+        Article.objects.filter(pk=article.pk).update(updated_at=moment)
+        html = client.get(article.get_absolute_url()).content.decode()
+        assert '<time datetime="2026-11-30T20:03:01Z">1 December 2026</time>' in html
+
+    def test_structured_data_dates_have_whole_seconds(self, client, demo):
+        article = graph(structured_data(client.get(SEED).content.decode()), "Article")[0]
+        for key in ["datePublished", "dateModified"]:
+            assert "." not in article[key]
+            assert datetime.fromisoformat(article[key]).tzinfo is not None
 
 
 class TestStructuredData:

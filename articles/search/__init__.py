@@ -7,8 +7,10 @@ Views call search(), suggest() and nothing below them.
 import hashlib
 from dataclasses import dataclass
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.utils.safestring import SafeString
+from taggit.models import TaggedItem
 
 from ..models import Article, PromotedResult, SearchDocument, SearchTerm
 from .backends import ALL, ANY, Filters, get_backend
@@ -95,8 +97,8 @@ def hits_for(article_ids, query: ParsedQuery, promoted=False) -> list[Hit]:
 
 
 def promoted_ids(query: ParsedQuery, filters: Filters) -> list[int]:
-    """Published guides an editor pinned for this query: every word of one of the
-    promotion's lines is in the query."""
+    """Published guides an editor pinned for this query (every word of one of the
+    promotion's lines is in the query) that pass the category and tag filters."""
     if query.is_empty:
         return []
     query_words = set(query.terms)
@@ -118,6 +120,16 @@ def promoted_ids(query: ParsedQuery, filters: Filters) -> list[int]:
             if line_words and line_words <= query_words and article.pk not in chosen:
                 chosen.append(article.pk)
                 break
+    if filters.tag_id and chosen:
+        # One query for all pinned guides: keep those carrying the tag, in order.
+        tagged = set(
+            TaggedItem.objects.filter(
+                tag_id=filters.tag_id,
+                content_type=ContentType.objects.get_for_model(Article),
+                object_id__in=chosen,
+            ).values_list("object_id", flat=True)
+        )
+        chosen = [pk for pk in chosen if pk in tagged]
     return chosen
 
 
@@ -125,8 +137,9 @@ def search(raw_query, category=None, tag=None):
     """(promoted hits, SearchResults) for a raw query string and optional filters."""
     query = parse_query(raw_query)
     category_id = category.pk if category else None
-    pinned = promoted_ids(query, Filters(category_id=category_id))
-    filters = Filters(category_id=category_id, tag_id=tag.pk if tag else None, exclude_ids=pinned)
+    tag_id = tag.pk if tag else None
+    pinned = promoted_ids(query, Filters(category_id=category_id, tag_id=tag_id))
+    filters = Filters(category_id=category_id, tag_id=tag_id, exclude_ids=pinned)
     return hits_for(pinned, query, promoted=True), SearchResults(query, filters)
 
 
@@ -151,8 +164,18 @@ def did_you_mean(query: ParsedQuery) -> str | None:
     return suggestion
 
 
+# Close words checked against published guides at most, nearest first.
+PUBLIC_CHECKS = 5
+
+
 def _closest_word(term: str) -> str | None:
-    """The most used indexed word within a small edit distance of `term`."""
+    """The nearest (then most used) indexed word within a small edit distance of
+    `term` that finds a published guide now.
+
+    The vocabulary also counts guides scheduled for later, indexed early so they
+    appear on time; checking each proposal against what is public keeps their
+    words out of "Did you mean" until they are published.
+    """
     allowed = 1 if len(term) <= 5 else 2
     candidates = (
         SearchTerm.objects.filter(
@@ -163,12 +186,16 @@ def _closest_word(term: str) -> str | None:
         .order_by("-documents", "word")
         .values_list("word", flat=True)[:5000]
     )
-    best = None
-    for word in candidates:
+    near = []
+    for usage_rank, word in enumerate(candidates):
         distance = edit_distance(term, word, allowed)
-        if distance <= allowed and (best is None or distance < best[0]):
-            best = (distance, word)
-    return best[1] if best else None
+        if distance <= allowed:
+            near.append((distance, usage_rank, word))
+    backend = get_backend()
+    for _, _, word in sorted(near)[:PUBLIC_CHECKS]:
+        if backend.count(ParsedQuery(raw=word, text=word, terms=[word]), ALL, Filters(), 1):
+            return word
+    return None
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
