@@ -53,8 +53,9 @@ def content_etag(request, *args, **kwargs):
     return f"c{moment.timestamp():.6f}" if moment else None
 
 
-# Long enough to outlive a busy day's content version; a new version uses new keys.
-SERVED_PAGE_TIMEOUT = 24 * 60 * 60
+# A content version rarely lives longer on a working day; a new version uses new keys.
+SERVED_PAGE_TIMEOUT = 60 * 60
+CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 
 
 def _served_page_key(request, etag: str) -> str:
@@ -93,7 +94,10 @@ def _conditional_response(request, moment, view, args, kwargs):
         response = view(request, *args, **kwargs)
         if response.status_code != 200:
             return response  # a 404, a redirect: never a 304 for it
-        cache.set(served_key, True, SERVED_PAGE_TIMEOUT)
+        if any(header in request.META for header in CONDITIONAL_HEADERS):
+            # Remembered only for clients that revalidate, so a crawl of made-up
+            # query strings does not fill the cache.
+            cache.set(served_key, True, SERVED_PAGE_TIMEOUT)
         response = get_conditional_response(request, response=response, **validators)
     if response.status_code in {200, 304}:
         response.headers.setdefault("ETag", validators["etag"])

@@ -42,7 +42,6 @@ COMMENTS_PER_GUIDE_PER_DAY = 50
 LIMIT_WINDOW_SECONDS = 3600
 # Only today's rows decide whether a visitor has voted; yesterday's are a margin.
 VOTE_DAYS_KEPT = 2
-DEFAULT_COMMENT_RETENTION_DAYS = 180
 VISITOR_HASH_PURPOSE = "articles.feedback.visitor"
 
 
@@ -209,7 +208,7 @@ def record_comment(article, text: str) -> FeedbackComment:
 
 
 def comment_retention_days() -> int:
-    return getattr(settings, "FEEDBACK_COMMENT_RETENTION_DAYS", DEFAULT_COMMENT_RETENTION_DAYS)
+    return settings.FEEDBACK_COMMENT_RETENTION_DAYS
 
 
 @dataclass(frozen=True)

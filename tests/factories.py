@@ -3,6 +3,8 @@
 import itertools
 from datetime import timedelta
 
+from django.contrib.auth.models import Group, User
+from django.test import Client
 from django.utils import timezone
 
 from articles.models import (
@@ -81,3 +83,13 @@ def cite(article, provision, position=0) -> Citation:
 def link_related(article, *others) -> None:
     for position, other in enumerate(others, start=1):
         RelatedLink.objects.create(from_article=article, to_article=other, position=position)
+
+
+def make_staff_member(group_name, username=None) -> tuple[User, Client]:
+    """A staff user in one of the migration's groups ("Editor", "Publisher"), and a
+    client signed in as them."""
+    user = User.objects.create_user(username or group_name.lower(), password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group_name))
+    client = Client()
+    client.force_login(user)
+    return user, client

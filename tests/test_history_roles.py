@@ -10,7 +10,7 @@ from http import HTTPStatus
 
 import pytest
 import reversion
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
@@ -28,28 +28,21 @@ from tests.factories import (
     make_law,
     make_provision,
     make_section,
+    make_staff_member,
 )
 from tests.test_admin import inline_data
 
 GUIDES = "/admin/articles/article/"
 
 
-def member(group_name):
-    user = User.objects.create_user(group_name.lower(), password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=group_name))
-    client = Client()
-    client.force_login(user)
-    return user, client
-
-
 @pytest.fixture
 def editor(db):
-    return member("Editor")
+    return make_staff_member("Editor")
 
 
 @pytest.fixture
 def publisher(db):
-    return member("Publisher")
+    return make_staff_member("Publisher")
 
 
 def snapshot(user, *objects, comment="Saved"):

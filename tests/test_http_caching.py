@@ -5,8 +5,10 @@ from http import HTTPStatus
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.utils import timezone
 
+from articles.caching import _served_page_key
 from tests.factories import cite, make_article, make_category, make_provision, make_section
 
 pytestmark = pytest.mark.django_db
@@ -54,13 +56,21 @@ def test_repeated_requests_get_304(client, guide):
 
 def test_a_304_costs_one_query(client, guide, django_assert_num_queries):
     # The content clock. Due revisions are checked from the cache (articles.workflow),
-    # and the page is known to exist at this content version from the first answer.
-    etag = client.get(guide.get_absolute_url())["ETag"]
+    # and the page is known to exist at this content version from the first answer to
+    # a revalidating client (one holding an older version).
+    etag = client.get(guide.get_absolute_url(), headers={"If-None-Match": '"c0"'})["ETag"]
     with django_assert_num_queries(1):
         response = client.get(guide.get_absolute_url(), headers={"If-None-Match": etag})
     assert response.status_code == HTTPStatus.NOT_MODIFIED
     assert response["ETag"] == etag and response["Last-Modified"]
     assert "s-maxage=60" in response["Cache-Control"]
+
+
+def test_plain_requests_leave_no_trace_in_the_cache(client, guide):
+    response = client.get(guide.get_absolute_url() + "?made-up=1")
+    assert response.status_code == HTTPStatus.OK
+    request = response.wsgi_request
+    assert cache.get(_served_page_key(request, response["ETag"])) is None
 
 
 def conditional_headers(client):

@@ -6,7 +6,6 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from reversion.models import Revision, Version
@@ -14,27 +13,28 @@ from reversion.models import Revision, Version
 from articles.content_files import MAX_FILE_BYTES, dump_yaml
 from articles.management.commands import import_guides
 from articles.models import Article, Category, Law, LegalProvision, Section
-from tests.factories import make_article, make_category, make_draft, make_law, make_provision
+from tests.factories import (
+    make_article,
+    make_category,
+    make_draft,
+    make_law,
+    make_provision,
+    make_staff_member,
+)
 
 pytestmark = pytest.mark.django_db
 
 STEPS = "<!-- section: steps -->\n## How to apply\n\n1. Fill in the form.\n2. Hand it in.\n"
 
 
-def member(group_name):
-    user = User.objects.create_user(group_name.lower(), password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
-
-
 @pytest.fixture
 def editor():
-    return member("Editor")
+    return make_staff_member("Editor")[0]
 
 
 @pytest.fixture
 def publisher():
-    return member("Publisher")
+    return make_staff_member("Publisher")[0]
 
 
 @pytest.fixture

@@ -21,9 +21,15 @@ from articles.workflow import (
     publish,
     set_status,
 )
-from tests.factories import link_related, make_article, make_draft, make_section
+from tests.factories import (
+    link_related,
+    make_article,
+    make_draft,
+    make_section,
+    make_staff_member,
+)
 from tests.test_admin import inline_data
-from tests.test_workflow import change_form, member
+from tests.test_workflow import change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +38,7 @@ EVERY_KIND_OF_PAGE = ["/", "/robots.txt", "/search/?q=card", "/admin/login/"]
 
 @pytest.fixture
 def publisher():
-    return member("Publisher")
+    return make_staff_member("Publisher")
 
 
 @pytest.fixture

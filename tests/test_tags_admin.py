@@ -5,38 +5,28 @@ from http import HTTPStatus
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group, User
 from django.contrib.redirects.models import Redirect
-from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from taggit.models import Tag, TaggedItem
 
 from articles.admin_tags import TagAdmin, merge_tags
 from articles.models import Article, ContentRevision
 from articles.search import search
-from tests.factories import make_article
+from tests.factories import make_article, make_staff_member
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/taggit/tag/"
 
 
-def member(group_name):
-    user = User.objects.create_user(group_name.lower(), password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=group_name))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def editor():
-    return member("Editor")
+    return make_staff_member("Editor")[1]
 
 
 @pytest.fixture
 def publisher():
-    return member("Publisher")
+    return make_staff_member("Publisher")[1]
 
 
 @pytest.fixture

@@ -7,35 +7,34 @@ from http import HTTPStatus
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 from reversion.models import Version
 
 from articles.models import Article, PreviewLink
 from articles.workflow import prepare_draft_revision, publish
-from tests.factories import cite, make_article, make_draft, make_provision, make_section
+from tests.factories import (
+    cite,
+    make_article,
+    make_draft,
+    make_provision,
+    make_section,
+    make_staff_member,
+)
 from tests.test_admin import inline_data as inline
 
 pytestmark = pytest.mark.django_db
 
 
-def member(group_name, username=None):
-    user = User.objects.create_user(username or group_name.lower(), password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=group_name))
-    client = Client()
-    client.force_login(user)
-    return user, client
-
-
 @pytest.fixture
 def editor():
-    return member("Editor")
+    return make_staff_member("Editor")
 
 
 @pytest.fixture
 def publisher():
-    return member("Publisher")
+    return make_staff_member("Publisher")
 
 
 def change_form(article, refresh=True, **overrides):
@@ -323,7 +322,7 @@ class TestHistory:
 class TestNoLostEdits:
     def test_a_stale_save_is_refused_with_what_changed(self, publisher):
         _, first = publisher
-        _, second = member("Publisher", "second")
+        _, second = make_staff_member("Publisher", "second")
         guide = make_article(title="Card guide")
         make_section(guide, heading="Steps", body="1. Original")
         opened_by_second = change_form(guide)
