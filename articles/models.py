@@ -36,8 +36,8 @@ def validate_not_reserved(value):
         )
 
 
-def published_q(prefix: str = "") -> Q:
-    """The one definition of "visible to the public", usable across relations.
+def published_or_scheduled_q(prefix: str = "") -> Q:
+    """Guides that are public now or will be at their publish time.
 
     `prefix` names the path to an article from another model, for example
     "article__" from a citation.
@@ -45,11 +45,15 @@ def published_q(prefix: str = "") -> Q:
     return Q(
         **{
             f"{prefix}status": Article.Status.PUBLISHED,
-            f"{prefix}published_at__lte": timezone.now(),
             # A draft revision is never public itself: it replaces its guide when due.
             f"{prefix}draft_of__isnull": True,
         }
     )
+
+
+def published_q(prefix: str = "") -> Q:
+    """The one definition of "visible to the public", usable across relations."""
+    return published_or_scheduled_q(prefix) & Q(**{f"{prefix}published_at__lte": timezone.now()})
 
 
 class CategoryQuerySet(models.QuerySet):
@@ -98,6 +102,22 @@ class ArticleQuerySet(models.QuerySet):
         """Articles the public may see: published, with a publish time that has come."""
         return self.filter(published_q())
 
+    def indexable(self):
+        """Guides the search index holds: published ones, scheduled ones included
+        (search filters on the publish time, so they appear exactly when due)."""
+        return self.filter(published_or_scheduled_q())
+
+    def with_parts(self):
+        """Prefetch what a guide is made of: sections, tags, citations with their
+        provision and law."""
+        return self.prefetch_related(
+            "sections",
+            "tags",
+            models.Prefetch(
+                "citations", queryset=Citation.objects.select_related("provision__law")
+            ),
+        )
+
     def for_listing(self):
         """What a list of guides shows: title, summary, category, dates."""
         return self.select_related("category").order_by("-published_at", "-pk")
@@ -106,13 +126,7 @@ class ArticleQuerySet(models.QuerySet):
         """Everything the guide page reads, in a fixed number of queries."""
         return self.select_related(
             "category", "previous_article__category", "next_article__category"
-        ).prefetch_related(
-            "sections",
-            "tags",
-            models.Prefetch(
-                "citations", queryset=Citation.objects.select_related("provision__law")
-            ),
-        )
+        ).with_parts()
 
 
 class Article(models.Model):
