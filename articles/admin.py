@@ -24,6 +24,7 @@ from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
 from . import versioning, workflow
+from .caching import private
 from .markdown import render_markdown
 from .models import (
     Article,
@@ -517,6 +518,8 @@ class ArticleAdmin(VersionedAdmin):
         return text_diff_html({"tags": ", ".join(old)}, {"tags": ", ".join(new)})
 
     def compare_tagged_items(self, obj_compare):
+        """Tag changes are shown once, by compare_tags, as names; reversion-compare
+        would otherwise list the raw tagged-item rows as well."""
         return ""
 
     # Extra admin pages: Markdown preview and shareable preview links.
@@ -555,8 +558,7 @@ class ArticleAdmin(VersionedAdmin):
         context = {**self.admin_site.each_context(request), "sections": sections,
                    "title": _("Markdown preview")}  # fmt: skip
         response = render(request, "admin/articles/article/markdown_preview.html", context)
-        response["X-Robots-Tag"] = "noindex"
-        return response
+        return private(response)
 
     def create_preview_link(self, request, pk):
         article = get_object_or_404(Article, pk=pk)

@@ -17,7 +17,12 @@ from functools import wraps
 
 from django.core.cache import cache
 from django.db.models import Subquery
-from django.utils.cache import get_conditional_response, patch_cache_control, quote_etag
+from django.utils.cache import (
+    add_never_cache_headers,
+    get_conditional_response,
+    patch_cache_control,
+    quote_etag,
+)
 from django.utils.http import http_date
 
 from .models import Article, ContentRevision
@@ -103,3 +108,24 @@ def _conditional_response(request, moment, view, args, kwargs):
         response.headers.setdefault("ETag", validators["etag"])
         response.headers.setdefault("Last-Modified", http_date(validators["last_modified"]))
     return response
+
+
+def private(response, robots: str = "noindex"):
+    """A response for one person or one moment (search, previews, feedback answers):
+    never stored by any cache, never indexed."""
+    add_never_cache_headers(response)
+    response["X-Robots-Tag"] = robots
+    return response
+
+
+def private_page(view=None, *, robots: str = "noindex"):
+    """Decorator form of private(): @private_page or @private_page(robots=...)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            return private(view(request, *args, **kwargs), robots)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate

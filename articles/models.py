@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.postgres.search import SearchVectorField
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, F, Q
@@ -361,12 +362,6 @@ class Article(models.Model):
                     chosen[newer] = article
         return chosen[False], chosen[True]
 
-    def get_previous(self):
-        return self.get_neighbours()[0]
-
-    def get_next(self):
-        return self.get_neighbours()[1]
-
     def get_related(self, limit: int = RELATED_ARTICLES_LIMIT):
         """The editor's published picks in their order, then the published guides that
         share most tags (newest first on ties), up to `limit`, in one query.
@@ -646,6 +641,22 @@ class ContentRevision(models.Model):
         cls.objects.update_or_create(pk=1, defaults={"changed_at": timezone.now()})
 
 
+# Signs preview links' addresses; separate from every other use of SECRET_KEY.
+PREVIEW_LINK_SALT = "preview-link"
+
+
+class PreviewLinkQuerySet(models.QuerySet):
+    def from_token(self, token: str):
+        """The link a signed address names (with its guide), or None for a token that
+        is forged, malformed or names no link. Expiry and revocation are the link's
+        own (is_valid), so an expired link can say so."""
+        try:
+            key = signing.TimestampSigner(salt=PREVIEW_LINK_SALT).unsign(token)
+            return self.select_related("article").get(key=key)
+        except (signing.BadSignature, self.model.DoesNotExist, ValidationError, ValueError):
+            return None
+
+
 class PreviewLink(models.Model):
     """A shareable, expiring, revocable link to preview a guide without logging in
     (for an outside reviewer). The address carries a signed token of `key`."""
@@ -664,6 +675,8 @@ class PreviewLink(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = PreviewLinkQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("preview link")
@@ -673,9 +686,7 @@ class PreviewLink(models.Model):
         return f"Preview of {self.article_id} until {self.expires_at:%Y-%m-%d}"
 
     def get_absolute_url(self):
-        from django.core.signing import TimestampSigner
-
-        token = TimestampSigner(salt="preview-link").sign(str(self.key))
+        token = signing.TimestampSigner(salt=PREVIEW_LINK_SALT).sign(str(self.key))
         return reverse("preview-shared", kwargs={"token": token})
 
     def is_valid(self) -> bool:

@@ -7,15 +7,12 @@ import re
 from django import forms
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
-from django.core.signing import BadSignature, TimestampSigner
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
@@ -23,7 +20,7 @@ from taggit.models import Tag
 
 from . import feedback as feedback_rules
 from . import seo
-from .caching import public_page
+from .caching import private, private_page, public_page
 from .models import (
     Article,
     Category,
@@ -38,10 +35,15 @@ from .search import did_you_mean, suggest
 from .search import search as search_guides
 
 LATEST_ON_HOME = 8
-SITE_FEEDS = [
-    ("application/rss+xml", "Latest guides (RSS)", "/feeds/latest.rss"),
-    ("application/atom+xml", "Latest guides (Atom)", "/feeds/latest.atom"),
-]
+# Previews must not be indexed, nor their links followed to unpublished pages.
+PREVIEW_ROBOTS = "noindex, nofollow"
+
+
+def site_feeds():
+    return [
+        ("application/rss+xml", "Latest guides (RSS)", reverse("articles:feed-rss")),
+        ("application/atom+xml", "Latest guides (Atom)", reverse("articles:feed-atom")),
+    ]
 
 
 @public_page
@@ -55,7 +57,7 @@ def home(request):
         "and what the law says.",
         path="/",
         structured_data=seo.website_data(),
-        feeds=SITE_FEEDS,
+        feeds=site_feeds(),
     )
     context = {"categories": categories, "latest": latest, "meta": meta}
     return render(request, "articles/home.html", context)
@@ -85,7 +87,7 @@ def render_guide(request, article, preview=False):
         og_type="article",
         noindex=preview,
         structured_data=None if preview else seo.guide_data(article, sections, citations, tags),
-        feeds=SITE_FEEDS,
+        feeds=site_feeds(),
     )
     previous, following = article.get_neighbours()
     context = {
@@ -100,13 +102,10 @@ def render_guide(request, article, preview=False):
         "meta": meta,
     }
     response = render(request, "articles/article_detail.html", context)
-    if preview:
-        response["X-Robots-Tag"] = "noindex, nofollow"
-        add_never_cache_headers(response)
-    return response
+    return private(response, PREVIEW_ROBOTS) if preview else response
 
 
-@never_cache
+@private_page(robots=PREVIEW_ROBOTS)
 @staff_member_required
 def preview(request, pk):
     """Any guide, whatever its status, as citizens would see it: for staff only."""
@@ -115,18 +114,14 @@ def preview(request, pk):
     return render_guide(request, get_object_or_404(Article.objects.for_page(), pk=pk), True)
 
 
-@never_cache
+@private_page(robots=PREVIEW_ROBOTS)
 def shared_preview(request, token):
     """A guide through a signed, expiring, revocable preview link (no login)."""
-    try:
-        key = TimestampSigner(salt="preview-link").unsign(token)
-        link = PreviewLink.objects.select_related("article").get(key=key)
-    except (BadSignature, PreviewLink.DoesNotExist, ValidationError, ValueError) as error:
-        raise Http404("No such preview") from error
+    link = PreviewLink.objects.from_token(token)
+    if link is None:
+        raise Http404("No such preview")
     if not link.is_valid():
-        response = render(request, "articles/preview_expired.html", status=410)
-        add_never_cache_headers(response)
-        return response
+        return render(request, "articles/preview_expired.html", status=410)
     return render_guide(request, Article.objects.for_page().get(pk=link.article_id), True)
 
 
@@ -156,19 +151,22 @@ class CategoryView(GuideListView):
         context = super().get_context_data(category=self.category, **kwargs)
         number = context["page_obj"].number
         path = seo.paged_path(self.category.get_absolute_url(), number)
-        feed = reverse("articles:category-feed-rss", args=[self.category.slug])
         context["meta"] = seo.PageMeta(
             title=self.page_title(number),
             description=self.category.description or f"Guides about {self.category.name}.",
             path=path,
             structured_data=seo.category_data(self.category, context["articles"], path),
             feeds=[
-                *SITE_FEEDS,
-                ("application/rss+xml", f"{self.category.name} (RSS)", feed),
+                *site_feeds(),
+                (
+                    "application/rss+xml",
+                    f"{self.category.name} (RSS)",
+                    reverse("articles:category-feed-rss", args=[self.category.slug]),
+                ),
                 (
                     "application/atom+xml",
                     f"{self.category.name} (Atom)",
-                    feed.removesuffix(".rss") + ".atom",
+                    reverse("articles:category-feed-atom", args=[self.category.slug]),
                 ),
             ],
         )
@@ -199,7 +197,7 @@ class TagView(GuideListView):
                 "@context": "https://schema.org",
                 **seo.breadcrumb_list(("Home", "/"), (self.tag.name, path)),
             },
-            feeds=SITE_FEEDS,
+            feeds=site_feeds(),
         )
         return context
 
@@ -215,7 +213,7 @@ class LawListView(ListView):
                 title="Laws cited in our guides",
                 description="The laws and provisions our guides are based on.",
                 path=reverse("articles:law-list"),
-                feeds=SITE_FEEDS,
+                feeds=site_feeds(),
             ),
             **kwargs,
         )
@@ -244,7 +242,7 @@ def law_detail(request, slug):
             "url": seo.absolute(law.get_absolute_url()),
             "hasPart": [seo.legislation(p) for p in law.provisions.all()],
         },
-        feeds=SITE_FEEDS,
+        feeds=site_feeds(),
     )
     return render(request, "articles/law_detail.html", {"law": law, "meta": meta})
 
@@ -270,7 +268,7 @@ SEARCH_PAGE_SIZE = 10
 SLUG = re.compile(r"[-\w]{1,100}")
 
 
-@never_cache
+@private_page
 def search(request):
     """/search/?q=…&category=…&tag=…: ranked, highlighted results, template
     articles/search.html. Any input is read as plain words; bad filters are ignored
@@ -307,15 +305,13 @@ def search(request):
         path=reverse("articles:search"),
         noindex=True,
     )
-    response = render(request, "articles/search.html", context)
-    response["X-Robots-Tag"] = "noindex"
-    return response
+    return render(request, "articles/search.html", context)
 
 
+@private_page
 def search_suggestions(request):
     """JSON titles for the search box as a citizen types: {"suggestions": [...]}."""
-    prefix = request.GET.get("q", "")
-    return JsonResponse({"suggestions": suggest(prefix)}, headers={"X-Robots-Tag": "noindex"})
+    return JsonResponse({"suggestions": suggest(request.GET.get("q", ""))})
 
 
 def _optional(queryset, slug):
@@ -353,11 +349,9 @@ def _feedback_response(request, article, status, context, json):
     if "application/json" in request.headers.get("Accept", ""):
         response = JsonResponse(json, status=status)
     else:
-        response = render(request, "articles/feedback.html", {"article": article, **context},
-                          status=status)  # fmt: skip
-    add_never_cache_headers(response)
-    response["X-Robots-Tag"] = "noindex"
-    return response
+        context = {"article": article, **context}
+        response = render(request, "articles/feedback.html", context, status=status)
+    return private(response)
 
 
 VOTE_REFUSALS = {

@@ -120,7 +120,7 @@ def publish(article: Article, user, when=None) -> Article:
             send_back_to_review(article.pk, problem)
             raise RevisionNotApplied(problem)
         article.status = Article.Status.PUBLISHED
-        article.published_at = due or timezone.now()
+        article.published_at = due  # Article.save(): none means now
         article.last_edited_by = user or article.last_edited_by
         article.save()
         return article

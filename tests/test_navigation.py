@@ -34,11 +34,11 @@ def _page(article):
 
 def test_neighbours_follow_publication_order_within_the_category(chain):
     first, middle, last = chain
-    assert _page(first).get_previous() is None
-    assert _page(first).get_next() == middle
-    assert _page(middle).get_previous() == first
-    assert _page(middle).get_next() == last
-    assert _page(last).get_next() is None
+    assert _page(first).get_neighbours()[0] is None
+    assert _page(first).get_neighbours()[1] == middle
+    assert _page(middle).get_neighbours()[0] == first
+    assert _page(middle).get_neighbours()[1] == last
+    assert _page(last).get_neighbours()[1] is None
 
 
 def test_equal_publish_times_are_ordered_by_id():
@@ -46,8 +46,8 @@ def test_equal_publish_times_are_ordered_by_id():
     when = _days_ago(1)
     a = make_article(category=category, published_at=when)
     b = make_article(category=category, published_at=when)
-    assert _page(a).get_next() == b
-    assert _page(b).get_previous() == a
+    assert _page(a).get_neighbours()[1] == b
+    assert _page(b).get_neighbours()[0] == a
 
 
 def test_explicit_links_override_the_neighbours(chain):
@@ -56,8 +56,8 @@ def test_explicit_links_override_the_neighbours(chain):
     middle.previous_article = elsewhere
     middle.next_article = first
     middle.save()
-    assert _page(middle).get_previous() == elsewhere
-    assert _page(middle).get_next() == first
+    assert _page(middle).get_neighbours()[0] == elsewhere
+    assert _page(middle).get_neighbours()[1] == first
 
 
 def test_an_explicit_link_to_a_private_guide_falls_back_to_the_neighbour(chain):
@@ -65,8 +65,8 @@ def test_an_explicit_link_to_a_private_guide_falls_back_to_the_neighbour(chain):
     middle.previous_article = make_draft()
     middle.next_article = make_article(published_at=timezone.now() + timedelta(days=1))
     middle.save()
-    assert _page(middle).get_previous() == first
-    assert _page(middle).get_next() == last
+    assert _page(middle).get_neighbours()[0] == first
+    assert _page(middle).get_neighbours()[1] == last
 
 
 def test_related_puts_editor_picks_first_then_fills_by_shared_tags():
