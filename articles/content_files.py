@@ -223,10 +223,15 @@ def parse_guide(path: Path) -> ParsedGuide:
         if marker.group("kind") not in kinds:
             raise ContentError(path, f"unknown section kind {marker.group('kind')!r}", line)
         end = markers[position].start() if position < len(markers) else len(body)
-        sections.append({
-            "kind": marker.group("kind"), "heading": marker.group("heading").strip(),
-            "body": body[marker.end():end].strip() + "\n", "position": position, "line": line,
-        })  # fmt: skip
+        sections.append(
+            {
+                "kind": marker.group("kind"),
+                "heading": marker.group("heading").strip(),
+                "body": body[marker.end() : end].strip() + "\n",
+                "position": position,
+                "line": line,
+            }
+        )
     return ParsedGuide(path, front.data, sections, front)
 
 

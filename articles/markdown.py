@@ -13,6 +13,7 @@ from django.utils.html import strip_tags
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+# A data table, kept several names to a line so it reads as a list (`fmt: skip`).
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "h3", "h4", "h5", "h6",
     "hr", "i", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody",

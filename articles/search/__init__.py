@@ -213,8 +213,11 @@ def edit_distance(a: str, b: str, limit: int) -> int:
             )
             if (
                 previous_previous is not None
-                and i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b
-            ):  # fmt: skip
+                and i > 1
+                and j > 1
+                and char_a == b[j - 2]
+                and a[i - 2] == char_b
+            ):
                 current[j] = min(current[j], previous_previous[j - 2] + 1)
         if min(current) > limit:
             return limit + 1
@@ -258,9 +261,12 @@ def suggest(raw_prefix: str) -> list[dict]:
         if pk in articles:
             title_html = str(highlight(articles[pk].title, candidate))
             suggestions.append(
-                {"title": articles[pk].title, "url": articles[pk].get_absolute_url(),
-                 "title_html": title_html}
-            )  # fmt: skip
+                {
+                    "title": articles[pk].title,
+                    "url": articles[pk].get_absolute_url(),
+                    "title_html": title_html,
+                }
+            )
     # Titles that contain the words first; the engine already ranked within each group.
     suggestions.sort(key=lambda s: "<mark>" not in s["title_html"])
     suggestions = suggestions[:SUGGESTION_LIMIT]

@@ -26,13 +26,17 @@ class Command(BaseCommand):
         (directory / "categories.yaml").write_text(dump_yaml(categories), encoding="utf-8")
         laws = [
             {
-                "name": law.name, "short_name": law.short_name, "slug": law.slug,
+                "name": law.name,
+                "short_name": law.short_name,
+                "slug": law.slug,
                 "source_url": law.source_url,
-                "provisions": [{"label": p.label, "position": p.position, "text": p.text}
-                               for p in law.provisions.all()],
+                "provisions": [
+                    {"label": p.label, "position": p.position, "text": p.text}
+                    for p in law.provisions.all()
+                ],
             }
             for law in Law.objects.prefetch_related("provisions").order_by("slug")
-        ]  # fmt: skip
+        ]
         (directory / "laws.yaml").write_text(dump_yaml(laws), encoding="utf-8")
         articles = Article.objects.select_related(
             "category", "owner", "previous_article", "next_article", "draft_of"

@@ -21,6 +21,8 @@ from articles.markdown import render_markdown
 from articles.models import Article, Category, Citation, Law, LegalProvision, Section
 from articles.search.indexing import index_articles
 
+# The word lists below are data tables: written several words to a line they read
+# as lists, so the formatter is told to leave them (`fmt: skip`).
 ACTIONS = [
     "apply for", "renew", "activate", "replace", "transfer", "cancel", "check", "pay",
     "claim", "register", "update", "report the loss of", "collect", "appeal against",
@@ -124,9 +126,15 @@ class Command(BaseCommand):
                         if body not in rendered:
                             rendered[body] = render_markdown(body)
                         sections.append(
-                            Section(article=article, position=position, kind=kind,
-                                    heading=heading, body=body, body_html=rendered[body])
-                        )  # fmt: skip
+                            Section(
+                                article=article,
+                                position=position,
+                                kind=kind,
+                                heading=heading,
+                                body=body,
+                                body_html=rendered[body],
+                            )
+                        )
                     for position, provision in enumerate(rng.sample(provisions, rng.randint(0, 2))):
                         citations.append(
                             Citation(article=article, provision=provision, position=position)
@@ -158,8 +166,9 @@ class Command(BaseCommand):
         ):
             place = f"in {place}"
         template = rng.choice(TEMPLATES)
-        title = template.format(action=action, thing=thing, Thing=thing[0].upper() + thing[1:],
-                                place=place)  # fmt: skip
+        title = template.format(
+            action=action, thing=thing, Thing=thing[0].upper() + thing[1:], place=place
+        )
         return title[0].upper() + title[1:]
 
     def _section(self, rng, position):
@@ -170,8 +179,11 @@ class Command(BaseCommand):
             ]
             return "steps", "Steps", "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
         if position == 2:
-            ways = [f"**{rng.choice(PLACES).capitalize()}.** {rng.choice(STEP_VERBS)} "
-                    f"{rng.choice(STEP_OBJECTS)}." for _ in range(rng.randint(2, 4))]  # fmt: skip
+            ways = [
+                f"**{rng.choice(PLACES).capitalize()}.** {rng.choice(STEP_VERBS)} "
+                f"{rng.choice(STEP_OBJECTS)}."
+                for _ in range(rng.randint(2, 4))
+            ]
             return "ways", "Other ways", "\n".join(f"{i}. {w}" for i, w in enumerate(ways, 1))
         if position == 3:
             holder, proof = rng.choice(THINGS), rng.choice(STEP_OBJECTS)
@@ -200,8 +212,9 @@ class Command(BaseCommand):
         )
         return [
             LegalProvision.objects.get_or_create(
-                law=law, label=f"Article {n}",
+                law=law,
+                label=f"Article {n}",
                 defaults={"text": f"Provision {n} on {THINGS[n % len(THINGS)]}.", "position": n},
             )[0]
             for n in range(1, 31)
-        ]  # fmt: skip
+        ]
