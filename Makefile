@@ -7,19 +7,57 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 
-.PHONY: run test serve install install-test secret lint format check
+.PHONY: run test serve install install-test secret lint format check lock lock-upgrade
+
+# Pinned installs. pyproject.toml keeps the compatible ranges; the locks pin one version
+# of every package with the hashes of all its files (any platform, Python 3.11+):
+# requirements.lock for `make run`, requirements-test.lock for `make test` (the same pins
+# plus the [test] extra). Both also pin pip and setuptools (pyproject's build backend).
+# pip installs a lock in hash-checking mode, then the project itself, editable, with no
+# index and no build isolation: nothing unpinned can come in, and if pyproject.toml asks
+# for a package the lock lacks, the install stops (run `make lock`). Editing a lock or
+# pyproject.toml installs again.
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
+define install_locked
+	$(BIN)/python -m pip install -q --require-hashes -r $(1)
+	$(BIN)/python -m pip install -q --no-index --no-build-isolation -e ".$(2)" \
+		|| { echo "If a package is missing above, $(1) is older than pyproject.toml: make lock" >&2; exit 1; }
+	$(BIN)/python -m pip check
+endef
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+$(VENV)/.installed-run: $(LOCK) pyproject.toml | $(BIN)/python
+	$(call install_locked,$(LOCK))
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[test]"
+$(VENV)/.installed-test: $(TEST_LOCK) pyproject.toml | $(BIN)/python
+	$(call install_locked,$(TEST_LOCK),[test])
 	touch $@ $(VENV)/.installed-run
+
+# `make lock` resolves both locks again from pyproject.toml after a change there,
+# keeping every current pin that still fits; `make lock-upgrade` takes the newest
+# versions the ranges allow. Only these two targets use uv (pinned here, installed under
+# .venv); it resolves from PyPI (or UV_DEFAULT_INDEX) for every platform and Python 3.11+.
+UV_VERSION := 0.13.9
+UV := $(VENV)/uv-$(UV_VERSION)/bin/uv
+# Extra lock input on stdin: pyproject's build-system requirements, and pip.
+LOCK_INPUT := $(BIN)/python -c 'import tomllib; \
+	print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], "pip", sep="\n")'
+UV_COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_FLAGS) pyproject.toml -
+
+$(UV): | $(BIN)/python
+	$(BIN)/python -m pip install -q --target $(VENV)/uv-$(UV_VERSION) uv==$(UV_VERSION)
+
+lock: | $(UV)
+	$(LOCK_INPUT) | $(UV_COMPILE) -o $(LOCK)
+	$(LOCK_INPUT) | $(UV_COMPILE) --extra test -c $(LOCK) -o $(TEST_LOCK)
+
+lock-upgrade:
+	$(MAKE) lock LOCK_FLAGS=--upgrade
 
 # Test tools from the npm registry, under .venv/node: axe-core for the accessibility
 # browser tests, vnu.jar (the W3C Nu Html Checker, run with Java 17+) for
