@@ -1,3 +1,4 @@
+import logging
 import os
 
 import pytest
@@ -6,6 +7,11 @@ from django.core.cache import caches
 from django.core.cache.backends.base import default_key_func
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from tests.factories import StaffMember, make_staff_member
+from tests.helpers import load_demo
 
 # helpcentre/settings/test.py gives each run this key space on a shared Redis; the
 # live site and other runs use the same database under other prefixes.
@@ -91,3 +97,76 @@ def _leave_no_keys_behind():
     for alias in settings.CACHES:
         if isinstance(caches[alias], RedisCache):
             empty_cache(caches[alias])
+
+
+# Shared data fixtures.
+
+
+@pytest.fixture
+def demo(db):
+    """The demo content of fixtures/demo.json, loaded as `make run` loads it (the
+    save signals render sections and index the guides); returns the seed guide.
+    Per test: tests change and delete demo guides, and no other test may see that."""
+    return load_demo()
+
+
+@pytest.fixture
+def editor(db) -> StaffMember:
+    """A staff member of the Editor group: `.user`, and `.client` signed in as them."""
+    return make_staff_member("Editor")
+
+
+@pytest.fixture
+def publisher(db) -> StaffMember:
+    """A staff member of the Publisher group: `.user`, and `.client` signed in as them."""
+    return make_staff_member("Publisher")
+
+
+@pytest.fixture(autouse=True)
+def _commit_hooks_run_as_on_a_real_commit(monkeypatch):
+    """Run transaction.on_commit() callbacks when the code's own transaction commits.
+
+    pytest-django runs each test inside a transaction that is rolled back, never
+    committed, so on_commit callbacks (the batched search reindex of
+    articles/signals.py) would never run. Here that transaction is left out of
+    account, as if the code ran alone: a callback registered outside any atomic block
+    of the code runs at once (Django's autocommit behaviour), one registered inside
+    runs when the code's outermost block exits without error, and rolled-back
+    savepoints drop theirs as Django does. Transactional tests commit for real and
+    are left alone. (pytest-django's django_capture_on_commit_callbacks sees no
+    callbacks under this fixture: they have run already.)
+    """
+    real_on_commit = BaseDatabaseWrapper.on_commit
+    real_exit = transaction.Atomic.__exit__
+
+    def only_the_tests_blocks_open(connection):
+        # Django marks the test case's own blocks (it checks durable blocks with it).
+        return (
+            connection.in_atomic_block
+            and not connection.needs_rollback
+            and all(block._from_testcase for block in connection.atomic_blocks)
+        )
+
+    def run_commit_hooks(connection):
+        hooks, connection.run_on_commit = connection.run_on_commit, []
+        for _, callback, robust in hooks:
+            try:
+                callback()
+            except Exception:
+                if not robust:
+                    raise
+                logging.getLogger("django.db.backends.base").exception("on_commit callback")
+
+    def on_commit(connection, func, robust=False):
+        real_on_commit(connection, func, robust)
+        if only_the_tests_blocks_open(connection):
+            run_commit_hooks(connection)
+
+    def exit_block(block, exc_type, exc_value, traceback):
+        real_exit(block, exc_type, exc_value, traceback)
+        connection = transaction.get_connection(block.using)
+        if exc_type is None and not block._from_testcase and only_the_tests_blocks_open(connection):
+            run_commit_hooks(connection)
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "on_commit", on_commit)
+    monkeypatch.setattr(transaction.Atomic, "__exit__", exit_block)

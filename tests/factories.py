@@ -2,6 +2,7 @@
 
 import itertools
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.contrib.auth.models import Group, User
 from django.test import Client
@@ -85,11 +86,22 @@ def link_related(article, *others) -> None:
         RelatedLink.objects.create(from_article=article, to_article=other, position=position)
 
 
-def make_staff_member(group_name, username=None) -> tuple[User, Client]:
-    """A staff user in one of the migration's groups ("Editor", "Publisher"), and a
-    client signed in as them."""
-    user = User.objects.create_user(username or group_name.lower(), password="pw", is_staff=True)
+STAFF_PASSWORD = "a-long-test-password"
+
+
+class StaffMember(NamedTuple):
+    user: User
+    client: Client
+
+
+def make_staff_member(group_name, username=None) -> StaffMember:
+    """A staff user in one of the migration's groups ("Editor", "Publisher"), named
+    after it ("editor") unless told, with the password STAFF_PASSWORD, and a client
+    signed in as them."""
+    user = User.objects.create_user(
+        username or group_name.lower(), password=STAFF_PASSWORD, is_staff=True
+    )
     user.groups.add(Group.objects.get(name=group_name))
     client = Client()
     client.force_login(user)
-    return user, client
+    return StaffMember(user, client)

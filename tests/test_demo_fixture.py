@@ -9,15 +9,9 @@ from django.core.management import call_command
 from taggit.models import Tag, TaggedItem
 
 from articles.models import Article, Category, Citation, RelatedLink, Section
+from tests.helpers import DEMO_GUIDES, SEED_TITLE, SEED_URL
 
 pytestmark = pytest.mark.django_db
-
-SEED_URL = "/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo_content", verbosity=0)
 
 
 def _counts():
@@ -35,7 +29,7 @@ def test_seed_article_renders_all_its_parts(client, demo):
     response = client.get(SEED_URL)
     assert response.status_code == HTTPStatus.OK
     html = response.content.decode()
-    assert "<h1>How to activate Alipay medical insurance card</h1>" in html
+    assert f"<h1>{SEED_TITLE}</h1>" in html
     assert len(_section_items(html, "steps")) == 8
     assert len(_section_items(html, "ways")) == 4
     assert len(_section_items(html, "procedure")) == 4
@@ -52,19 +46,23 @@ def test_loading_twice_duplicates_nothing(demo):
     before = _counts()
     call_command("load_demo_content", verbosity=0)
     assert _counts() == before
-    assert before["Article"] == 13
+    assert before["Article"] == DEMO_GUIDES
 
 
 def test_if_empty_leaves_existing_content_alone(demo):
-    Article.objects.filter(pk=1).update(title="Edited by an editor")
+    Article.objects.filter(pk=demo.pk).update(title="Edited by an editor")
+    before = _counts()
     out = StringIO()
     call_command("load_demo_content", "--if-empty", stdout=out)
     assert "not loaded" in out.getvalue()
-    assert Article.objects.get(pk=1).title == "Edited by an editor"
+    assert Article.objects.get(pk=demo.pk).title == "Edited by an editor"
+    assert _counts() == before
 
 
 def test_every_demo_page_answers(client, demo):
-    for article in Article.objects.select_related("category"):
-        assert client.get(article.get_absolute_url()).status_code == HTTPStatus.OK
-    for category in Category.objects.all():
-        assert client.get(category.get_absolute_url()).status_code == HTTPStatus.OK
+    articles = list(Article.objects.select_related("category"))
+    categories = list(Category.objects.all())
+    assert len(articles) == DEMO_GUIDES and categories
+    for page in articles + categories:
+        url = page.get_absolute_url()
+        assert client.get(url).status_code == HTTPStatus.OK, url

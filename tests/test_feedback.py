@@ -1,9 +1,6 @@
 """'Was this page helpful?': plain form and script, origin-checked, rate-limited,
 counted exactly, comments stored and shown as plain text."""
 
-import ipaddress
-import itertools
-import random
 import threading
 from http import HTTPStatus
 
@@ -13,44 +10,9 @@ from django.db import connection
 from articles.feedback import VOTES_PER_HOUR, record_vote
 from articles.models import FeedbackComment, GuideFeedback
 from tests.factories import make_article, make_draft
+from tests.helpers import JSON, SAME_SITE, counts, new_address, send_comment, vote
 
 pytestmark = pytest.mark.django_db
-
-SAME_SITE = {"Origin": "http://testserver"}
-JSON = {**SAME_SITE, "Accept": "application/json"}
-
-
-# Every test votes from addresses of its own, so no result depends on the hourly
-# counters an earlier test (or a transactional test's leftover rows) left behind.
-_unused_addresses = itertools.count(random.randrange(2**24))
-
-
-def new_address() -> str:
-    """An IPv4 address in 10.0.0.0/8 that no earlier test of this run has used."""
-    return str(ipaddress.IPv4Address(0x0A000000 + next(_unused_addresses) % 2**24))
-
-
-def vote(client, article, answer, headers=SAME_SITE, address=None):
-    return client.post(
-        f"/feedback/{article.slug}/",
-        {"helpful": answer},
-        headers=headers,
-        REMOTE_ADDR=address or new_address(),
-    )
-
-
-def send_comment(client, article, text, headers=SAME_SITE, address=None):
-    return client.post(
-        f"/feedback/{article.slug}/comment/",
-        {"comment": text},
-        headers=headers,
-        REMOTE_ADDR=address or new_address(),
-    )
-
-
-def counts(article):
-    feedback = GuideFeedback.objects.get(article=article)
-    return feedback.helpful, feedback.not_helpful
 
 
 def test_every_guide_asks_with_a_plain_form(client):
@@ -107,9 +69,13 @@ def test_with_javascript_the_answer_is_json(client):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Origin": "https://evil.example"}, {"Referer": "https://evil.example/page"},
-     {"Origin": "null"}],
-)  # fmt: skip
+    [
+        {},
+        {"Origin": "https://evil.example"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "null"},
+    ],
+)
 def test_requests_from_other_sites_are_refused(client, headers):
     article = make_article()
     response = vote(client, article, "yes", headers=headers)
@@ -159,7 +125,7 @@ def test_concurrent_votes_are_all_counted():
     def cast():
         try:
             record_vote(article, helpful=True)
-        except Exception as error:  # noqa: BLE001 (reported below)
+        except Exception as error:  # any failure, reported below
             errors.append(error)
         finally:
             connection.close()

@@ -14,6 +14,7 @@ import time_machine
 from django.core.cache import CacheHandler, caches
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
@@ -23,7 +24,7 @@ from django.utils import timezone
 from articles import feedback
 from articles.models import FeedbackComment, FeedbackVote, GuideFeedback
 from tests.factories import make_article
-from tests.test_feedback import SAME_SITE, counts, new_address, send_comment, vote
+from tests.helpers import JSON, SAME_SITE, counts, new_address, send_comment, vote
 
 pytestmark = pytest.mark.django_db
 
@@ -51,13 +52,27 @@ def request_from(address):
     return RequestFactory().post("/", REMOTE_ADDR=address)
 
 
+def stored_limit_keys() -> list[str]:
+    """The keys the limits cache holds, read from its store (a table, or Redis)."""
+    limits = caches["limits"]
+    if isinstance(limits, DatabaseCache):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT cache_key FROM {limits._table}")  # noqa: S608 (our own table)
+            return [row[0] for row in cursor.fetchall()]
+    if isinstance(limits, RedisCache):
+        # This run's keys only (tests/conftest.py gives the run its own prefix).
+        redis = limits._cache.get_client()
+        return [key.decode() for key in redis.scan_iter(match=f"{limits.key_prefix}:*")]
+    pytest.fail(f"the limits cache is a {type(limits).__name__}, which workers do not share")
+
+
 # One vote per visitor, guide and day, in the database.
 
 
 def test_a_second_vote_the_same_day_is_refused_and_changes_nothing(client):
     article, address = make_article(), new_address()
     assert vote(client, article, "yes", address=address).status_code == HTTPStatus.OK
-    again = vote(client, article, "no", {**SAME_SITE, "Accept": "application/json"}, address)
+    again = vote(client, article, "no", JSON, address)
     assert again.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert "already told us" in again.json()["error"]
     assert counts(article) == (1, 0)
@@ -95,12 +110,8 @@ def test_no_client_address_is_stored(client):
     assert len(visitors) == 2 and all(len(v) == 64 for v in visitors)
     for stored in visitors:
         assert address not in stored and network not in stored
-    limits = caches["limits"]
-    if isinstance(limits, DatabaseCache):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT cache_key FROM {limits._table}")  # noqa: S608 (our own table)
-            keys = [row[0] for row in cursor.fetchall()]
-        assert keys and not any(address in key or network in key for key in keys)
+    keys = stored_limit_keys()
+    assert keys and not any(address in key or network in key for key in keys)
 
 
 # The hourly limit: shared, and spent only by what counts.
@@ -168,7 +179,7 @@ def test_a_concurrent_burst_never_counts_past_the_limit():
     def cast(guide):
         try:
             outcomes.append(feedback.cast_vote(request_from(address), guide, True).outcome)
-        except Exception as error:  # noqa: BLE001 (reported below)
+        except Exception as error:  # any failure, reported below
             errors.append(error)
         finally:
             connection.close()
@@ -221,7 +232,7 @@ def test_a_guide_takes_a_limited_number_of_comments_a_day(client):
         for n in range(feedback.COMMENTS_PER_GUIDE_PER_DAY - 1)
     )
     assert comment(client, article).status_code == HTTPStatus.OK
-    full = comment(client, article, headers={**SAME_SITE, "Accept": "application/json"})
+    full = comment(client, article, headers=JSON)
     assert full.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert "all the comments we can read today" in full.json()["error"]
     assert int(full["Retry-After"]) <= 24 * 3600

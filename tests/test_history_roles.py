@@ -28,21 +28,10 @@ from tests.factories import (
     make_law,
     make_provision,
     make_section,
-    make_staff_member,
 )
-from tests.test_admin import inline_data
+from tests.helpers import inline_data
 
 GUIDES = "/admin/articles/article/"
-
-
-@pytest.fixture
-def editor(db):
-    return make_staff_member("Editor")
-
-
-@pytest.fixture
-def publisher(db):
-    return make_staff_member("Publisher")
 
 
 def snapshot(user, *objects, comment="Saved"):

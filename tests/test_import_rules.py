@@ -19,22 +19,11 @@ from tests.factories import (
     make_draft,
     make_law,
     make_provision,
-    make_staff_member,
 )
 
 pytestmark = pytest.mark.django_db
 
 STEPS = "<!-- section: steps -->\n## How to apply\n\n1. Fill in the form.\n2. Hand it in.\n"
-
-
-@pytest.fixture
-def editor():
-    return make_staff_member("Editor")[0]
-
-
-@pytest.fixture
-def publisher():
-    return make_staff_member("Publisher")[0]
 
 
 @pytest.fixture
@@ -109,7 +98,7 @@ LAW = {
 def test_a_javascript_source_url_is_refused_with_its_line(publisher, folder):
     laws = write_list(folder, "laws.yaml", [LAW | {"source_url": "javascript:alert(1)"}])
     before = database()
-    report = refused(publisher, folder)
+    report = refused(publisher.user, folder)
     assert f"laws.yaml:{line_of(laws, 'source_url')}: 'source_url': Enter a valid URL." in report
     assert database() == before
 
@@ -117,7 +106,7 @@ def test_a_javascript_source_url_is_refused_with_its_line(publisher, folder):
 def test_an_editor_cannot_add_a_law_even_a_harmful_one(editor, folder):
     laws = write_list(folder, "laws.yaml", [LAW | {"source_url": "javascript:alert(1)"}])
     before = database()
-    report = refused(editor, folder)
+    report = refused(editor.user, folder)
     assert f"laws.yaml:{line_of(laws, 'name: Social')}: you may not add laws" in report
     assert "you may not add legal provisions" in report
     assert database() == before
@@ -138,7 +127,7 @@ def test_an_editors_file_cannot_set_publisher_only_fields(editor, folder, catego
     make_article(slug="pension-rules", category=category)
     path = write_guide(folder, **fields)
     before = database()
-    report = refused(editor, folder)
+    report = refused(editor.user, folder)
     line = line_of(path, f"{field}:")
     assert f"{path}:{line}: '{field}': only a Publisher can set or change it" in report
     assert database() == before
@@ -147,18 +136,18 @@ def test_an_editors_file_cannot_set_publisher_only_fields(editor, folder, catego
 def test_an_editors_file_cannot_change_the_publish_time_of_a_draft(editor, folder, category):
     make_draft(slug="how-to-claim-a-pension", category=category)
     write_guide(folder, published_at="2030-01-01T09:00:00+00:00")
-    assert "'published_at': only a Publisher" in refused(editor, folder)
+    assert "'published_at': only a Publisher" in refused(editor.user, folder)
     assert Article.objects.get().published_at is None
 
 
 def test_an_editor_imports_a_draft_as_one_revision(editor, folder, category):
     write_guide(folder, tags=["pension"], needs_review=False, published_at=None)
-    import_as(editor, folder)
+    import_as(editor.user, folder)
     article = Article.objects.get(slug="how-to-claim-a-pension")
-    assert article.status == Article.Status.DRAFT and article.last_edited_by == editor
+    assert article.status == Article.Status.DRAFT and article.last_edited_by == editor.user
     assert list(article.tags.names()) == ["pension"]
     revision = Revision.objects.get()
-    assert revision.user == editor and revision.get_comment().startswith("Imported from")
+    assert revision.user == editor.user and revision.get_comment().startswith("Imported from")
     assert Version.objects.get_for_object(article).get().revision == revision
 
 
@@ -170,14 +159,14 @@ def test_an_editor_cannot_change_a_category(editor, folder, category):
         folder, "categories.yaml", [{"name": "Pensions and benefits", "slug": "pensions"}]
     )
     before = database()
-    report = refused(editor, folder)
+    report = refused(editor.user, folder)
     assert f"{path}:1: you may not change categories (“Pensions and benefits”)" in report
     assert database() == before
 
 
 def test_an_editor_cannot_add_a_category(editor, folder):
     write_list(folder, "categories.yaml", [{"name": "Housing", "slug": "housing"}])
-    assert "you may not add categories" in refused(editor, folder)
+    assert "you may not add categories" in refused(editor.user, folder)
     assert not Category.objects.exists()
 
 
@@ -187,7 +176,7 @@ def test_an_editor_cannot_change_a_law_or_a_provisions_text(editor, folder):
     amended = LAW | {"provisions": [LAW["provisions"][0] | {"text": "Nobody is insured."}]}
     path = write_list(folder, "laws.yaml", [amended | {"short_name": "Insurance law"}])
     before = database()
-    report = refused(editor, folder)
+    report = refused(editor.user, folder)
     assert f"{path}:1: you may not change laws" in report
     assert f"{path}:{line_of(path, '- label')}: you may not change legal provisions" in report
     assert database() == before
@@ -202,7 +191,7 @@ def test_unchanged_categories_and_laws_in_an_editors_import_are_left_alone(
     write_list(folder, "categories.yaml", [pensions])
     write_list(folder, "laws.yaml", [LAW])
     write_guide(folder, citations=[{"law": LAW["slug"], "provision": "Article 1"}])
-    import_as(editor, folder)
+    import_as(editor.user, folder)
     assert Article.objects.get().provisions.get().text == "Everyone is insured."
     assert Revision.objects.count() == 1  # the guide's only
 
@@ -238,14 +227,14 @@ def test_missing_or_mistyped_keys_in_lists_are_reported(
 ):
     path = write_list(folder, name, entries)
     before = database()
-    assert f"{path}:{line_of(path, where)}: {message}" in refused(publisher, folder)
+    assert f"{path}:{line_of(path, where)}: {message}" in refused(publisher.user, folder)
     assert database() == before
 
 
 def test_two_laws_with_one_name_are_reported(publisher, folder):
     path = write_list(folder, "laws.yaml", [LAW, LAW | {"slug": "other"}])
     second = line_of(path, "slug: other") - 2  # its first line, the name
-    report = refused(publisher, folder)
+    report = refused(publisher.user, folder)
     assert f"{path}:{second}: another entry (line 1) has the same name" in report
     assert not Law.objects.exists()
 
@@ -272,7 +261,7 @@ def test_missing_or_mistyped_guide_fields_are_reported(
 ):
     path = write_guide(folder, **fields)
     before = database()
-    report = refused(publisher, folder)
+    report = refused(publisher.user, folder)
     assert message in report
     assert f"{path}:" in report
     assert database() == before
@@ -281,20 +270,20 @@ def test_missing_or_mistyped_guide_fields_are_reported(
 def test_a_section_is_validated_like_the_admins_inline(publisher, folder, category):
     body = STEPS.replace("How to apply", "A" * 201)
     path = write_guide(folder, body=body)
-    report = refused(publisher, folder)
+    report = refused(publisher.user, folder)
     assert f"{path}:{line_of(path, '<!-- section')}: section “{'A' * 201}”: 'heading'" in report
 
 
 def test_a_section_without_a_body_is_refused(publisher, folder, category):
     path = write_guide(folder, body=STEPS + "<!-- section: text -->\n## Notes\n\n\n")
-    report = refused(publisher, folder)
+    report = refused(publisher.user, folder)
     assert f"{path}:{line_of(path, '## Notes') - 1}: section “Notes”: 'body'" in report
 
 
 def test_a_reserved_category_slug_is_refused(publisher, folder):
     path = write_list(folder, "categories.yaml", [{"name": "Admin", "slug": "admin"}])
     before = database()
-    report = refused(publisher, folder)
+    report = refused(publisher.user, folder)
     assert f"{path}:{line_of(path, 'slug: admin')}: 'slug': “admin” is reserved" in report
     assert database() == before
 
@@ -306,7 +295,7 @@ def test_an_oversized_file_is_refused(publisher, folder, category):
     path = write_guide(folder, body=STEPS + "x" * MAX_FILE_BYTES)
     write_list(folder, "laws.yaml", [LAW | {"name": "y" * MAX_FILE_BYTES}])
     before = database()
-    report = refused(publisher, folder)
+    report = refused(publisher.user, folder)
     assert f"{path}: the file has" in report and "laws.yaml: the file has" in report
     assert database() == before
 
@@ -316,7 +305,7 @@ def test_too_many_guide_files_are_refused(publisher, folder, category, monkeypat
     for number in range(3):
         write_guide(folder, slug=f"guide-{number}")
     with pytest.raises(CommandError, match="at most 2 are imported at once"):
-        import_as(publisher, folder)
+        import_as(publisher.user, folder)
     assert not Article.objects.exists()
 
 
@@ -337,7 +326,7 @@ def test_a_publisher_imports_everything_with_one_revision_per_object(publisher, 
         citations=[{"law": LAW["slug"], "provision": "Article 2"}],
     )
     write_guide(folder, title="How to move a pension", slug="how-to-move-a-pension")
-    import_as(publisher, folder)
+    import_as(publisher.user, folder)
     claim = Article.objects.get(slug="how-to-claim-a-pension")
     move = Article.objects.get(slug="how-to-move-a-pension")
     assert claim.is_published() and claim.next_article == move
@@ -350,7 +339,7 @@ def test_a_publisher_imports_everything_with_one_revision_per_object(publisher, 
 
     revisions = [revision_of(obj) for obj in (category, law, claim, move)]
     assert len(set(revisions)) == Revision.objects.count() == 4
-    assert all(r.user == publisher and r.get_comment() for r in revisions)
+    assert all(r.user == publisher.user and r.get_comment() for r in revisions)
     in_law_revision = {v.object_repr for v in revisions[1].version_set.all()}
     assert in_law_revision == {str(law), "Article 1, SIL", "Article 2, SIL"}
     article_type = ContentType.objects.get_for_model(Article)

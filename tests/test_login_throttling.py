@@ -9,26 +9,16 @@ import pytest
 import time_machine
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
 
+from tests.factories import STAFF_PASSWORD as PASSWORD
+
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a-long-test-password"
 LOGIN_URL = "/admin/login/?next=/admin/"
 PAUSED = "signing in is paused"
-
-
-@pytest.fixture
-def editor():
-    return User.objects.create_user("editor", password=PASSWORD, is_staff=True)
-
-
-@pytest.fixture
-def publisher():
-    return User.objects.create_user("publisher", password=PASSWORD, is_staff=True)
 
 
 def sign_in(username, password, **client_address):
@@ -157,5 +147,5 @@ def test_test_clients_sign_in_with_a_request_or_force_login(client, editor):
     # AxesStandaloneBackend needs the request; Client.login passes one when given.
     assert client.login(request=HttpRequest(), username="editor", password=PASSWORD)
     other = Client()
-    other.force_login(editor)
+    other.force_login(editor.user)
     assert other.get("/admin/").status_code == HTTPStatus.OK

@@ -3,6 +3,7 @@ script; nothing from another host; the guide page under 30 KB compressed."""
 
 import gzip
 import re
+from http import HTTPStatus
 from pathlib import Path
 
 import pytest
@@ -10,16 +11,12 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
+from tests.helpers import SEED_URL
+
 pytestmark = pytest.mark.django_db
 
-SEED = "/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
 BUDGET_BYTES = 30 * 1024
 ASSET = re.compile(r'<(?:script|link)\b[^>]*(?:src|href)="(/static/[^"]+)"')
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo_content", verbosity=0)
 
 
 def gzipped(data: bytes) -> int:
@@ -27,7 +24,9 @@ def gzipped(data: bytes) -> int:
 
 
 def test_the_guide_page_with_its_css_and_js_is_under_budget(client, demo):
-    html = client.get(SEED).content
+    response = client.get(SEED_URL)
+    assert response.status_code == HTTPStatus.OK
+    html = response.content
     assets = ASSET.findall(html.decode())
     assert any(a.endswith(".css") for a in assets) and any(a.endswith(".js") for a in assets)
     total = gzipped(html)
@@ -39,9 +38,13 @@ def test_the_guide_page_with_its_css_and_js_is_under_budget(client, demo):
 
 
 def test_no_render_blocking_script_and_no_third_party_request(client, demo):
-    for path in ["/", SEED, "/search/?q=card"]:
-        html = client.get(path).content.decode()
-        for tag in re.findall(r"<script\b[^>]*>", html):
+    for path in ["/", SEED_URL, "/search/?q=card"]:
+        response = client.get(path)
+        assert response.status_code == HTTPStatus.OK, path
+        html = response.content.decode()
+        scripts = re.findall(r"<script\b[^>]*>", html)
+        assert [tag for tag in scripts if "src=" in tag], f"{path}: no script to check"
+        for tag in scripts:
             assert "src=" not in tag or " defer" in tag, tag
         for url in re.findall(r'(?:src|href)="(https?://[^"]+)"', html):
             assert url.startswith(settings.SITE_URL), url

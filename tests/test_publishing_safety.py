@@ -26,19 +26,12 @@ from tests.factories import (
     make_article,
     make_draft,
     make_section,
-    make_staff_member,
 )
-from tests.test_admin import inline_data
-from tests.test_workflow import change_form
+from tests.helpers import change_form, inline_data
 
 pytestmark = pytest.mark.django_db
 
 EVERY_KIND_OF_PAGE = ["/", "/robots.txt", "/search/?q=card", "/admin/login/"]
-
-
-@pytest.fixture
-def publisher():
-    return make_staff_member("Publisher")
 
 
 @pytest.fixture

@@ -61,7 +61,9 @@ def test_article_page_stays_within_budget(client, django_assert_max_num_queries,
     article = _guide(size)
     _warm(client)
     with django_assert_max_num_queries(BUDGET):
-        client.get(article.get_absolute_url())
+        response = client.get(article.get_absolute_url())
+    assert response.status_code == 200
+    assert article.title in response.content.decode()
 
 
 def test_listing_pages_do_not_query_per_guide(client):

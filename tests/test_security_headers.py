@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import path
 
 from helpcentre import urls as project_urls
+from tests.helpers import SEED_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -62,18 +63,11 @@ def assert_protected(response):
     assert response["Referrer-Policy"] == "same-origin"
 
 
-@pytest.fixture
-def demo():
-    from django.core.management import call_command
-
-    call_command("load_demo_content", verbosity=0)
-
-
 @pytest.mark.parametrize(
     ("address", "status"),
     [
         ("/", HTTPStatus.OK),
-        ("/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/", HTTPStatus.OK),
+        (SEED_URL, HTTPStatus.OK),
         ("/search/?q=pension", HTTPStatus.OK),
         ("/no-such-topic/", HTTPStatus.NOT_FOUND),
         ("/robots.txt", HTTPStatus.OK),
@@ -89,9 +83,7 @@ def test_pages_carry_the_policy_and_headers(client, demo, address, status):
 
 
 def test_admin_pages_carry_the_policy(admin_client, demo):
-    from articles.models import Article
-
-    guide = Article.objects.published().first()
+    guide = demo
     for address in (
         "/admin/articles/article/",
         f"/admin/articles/article/{guide.pk}/change/",
@@ -148,9 +140,26 @@ INLINE_CODE = [
 ]
 
 
+def test_the_inline_code_checks_catch_what_they_name():
+    examples = {
+        "a style attribute": '<p style="color:red">',
+        "a <style> element": "<style>p{}</style>",
+        "an event handler attribute": '<a href="#" onclick="go()">',
+        "a javascript: address": '<a href="javascript:go()">',
+        "inline script": "<script>go()</script>",
+    }
+    for pattern, what in INLINE_CODE:
+        assert pattern.search(examples[what]), what
+    allowed = '<script src="/static/js/suggest.js" defer></script>'
+    allowed += '<script type="application/ld+json">{}</script>'
+    assert not [what for pattern, what in INLINE_CODE if pattern.search(allowed)]
+
+
 def test_no_template_of_ours_has_inline_script_or_style():
+    templates = sorted((BASE_DIR / "templates").rglob("*.html"))
+    assert "base.html" in {template.name for template in templates}
     found = []
-    for template in sorted((BASE_DIR / "templates").rglob("*.html")):
+    for template in templates:
         text = template.read_text()
         for pattern, what in INLINE_CODE:
             for match in pattern.finditer(text):

@@ -21,27 +21,9 @@ from django.utils.html import escape
 from articles.models import Article
 from articles.seo import ARTICLE_IMAGES, SHARE_IMAGE, SITE_LOGO
 from tests.factories import make_article, make_category, make_draft, make_section
-from tests.html_checks import assert_good_page
+from tests.helpers import SEED_URL, assert_good_page, sitemap_urls
 
 pytestmark = pytest.mark.django_db
-
-SEED = "/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
-NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo_content", verbosity=0)
-
-
-def sitemap_urls(client):
-    index = ET.fromstring(client.get("/sitemap.xml").content)
-    urls = []
-    for loc in index.findall("sm:sitemap/sm:loc", NS):
-        section = client.get(loc.text.removeprefix("http://testserver"))
-        assert section.status_code == HTTPStatus.OK
-        urls += [u.text for u in ET.fromstring(section.content).findall("sm:url/sm:loc", NS)]
-    return urls
 
 
 def structured_data(html):
@@ -70,7 +52,7 @@ class TestSitemaps:
         make_draft(title="Draft guide", slug="draft-guide")
         make_article(slug="future-guide", published_at=timezone.now() + timedelta(days=1))
         urls = sitemap_urls(client)
-        assert f"http://testserver{SEED}" in urls
+        assert f"http://testserver{SEED_URL}" in urls
         assert "http://testserver/social-security-inquiry/" in urls
         assert "http://testserver/tags/alipay/" in urls
         assert "http://testserver/laws/social-insurance-law/" in urls
@@ -117,10 +99,10 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out(client):
 
 class TestHead:
     def test_guide_page_head(self, client, demo):
-        html = client.get(SEED).content.decode()
+        html = client.get(SEED_URL).content.decode()
         assert "<title>How to activate Alipay medical insurance card | " in html
         assert html.count('<link rel="canonical"') == 1
-        assert f'<link rel="canonical" href="http://testserver{SEED}">' in html
+        assert f'<link rel="canonical" href="http://testserver{SEED_URL}">' in html
         assert '<meta property="og:type" content="article">' in html
         assert '<meta property="og:title" content="How to activate Alipay' in html
         assert '<meta name="twitter:card" content="summary_large_image">' in html
@@ -128,8 +110,14 @@ class TestHead:
         assert 'type="application/rss+xml"' in html and 'type="application/atom+xml"' in html
 
     def test_titles_are_unique_across_pages(self, client, demo):
-        paths = ["/", "/social-security-inquiry/", SEED, "/tags/alipay/", "/laws/",
-                 "/laws/social-insurance-law/"]  # fmt: skip
+        paths = [
+            "/",
+            "/social-security-inquiry/",
+            SEED_URL,
+            "/tags/alipay/",
+            "/laws/",
+            "/laws/social-insurance-law/",
+        ]
         titles = [
             re.search(r"<title>(.*?)</title>", client.get(p).content.decode()).group(1)
             for p in paths
@@ -168,9 +156,11 @@ class TestImages:
         assert all(image.width * image.height >= 50_000 for image in ARTICLE_IMAGES)
         assert SITE_LOGO.width >= 112 and SITE_LOGO.height >= 112
 
-    @pytest.mark.parametrize("path", ["/", "/social-security-inquiry/", SEED, "/laws/"])
+    @pytest.mark.parametrize("path", ["/", "/social-security-inquiry/", SEED_URL, "/laws/"])
     def test_pages_carry_a_large_share_image(self, client, demo, path):
-        html = client.get(path).content.decode()
+        response = client.get(path)
+        assert response.status_code == HTTPStatus.OK
+        html = response.content.decode()
         image = meta_content(html, "og:image")
         assert image == f"http://testserver/static/{SHARE_IMAGE.path}"
         assert meta_content(html, "og:image:width") == "1200"
@@ -182,7 +172,7 @@ class TestImages:
         assert served_static_file(image)
 
     def test_the_guide_names_its_images_and_its_publishers_logo(self, client, demo):
-        article = graph(structured_data(client.get(SEED).content.decode()), "Article")[0]
+        article = graph(structured_data(client.get(SEED_URL).content.decode()), "Article")[0]
         images = article["image"]
         assert len(images) == 3
         for image in images:
@@ -221,7 +211,7 @@ class TestImages:
 
 class TestDates:
     def test_html_times_have_whole_seconds(self, client, demo):
-        for path in ["/", SEED, "/search/?q=card"]:
+        for path in ["/", SEED_URL, "/search/?q=card"]:
             html = client.get(path).content.decode()
             values = re.findall(r'<time datetime="([^"]+)"', html)
             assert values, path
@@ -237,7 +227,7 @@ class TestDates:
         assert '<time datetime="2026-11-30T20:03:01Z">1 December 2026</time>' in html
 
     def test_structured_data_dates_have_whole_seconds(self, client, demo):
-        article = graph(structured_data(client.get(SEED).content.decode()), "Article")[0]
+        article = graph(structured_data(client.get(SEED_URL).content.decode()), "Article")[0]
         for key in ["datePublished", "dateModified"]:
             assert "." not in article[key]
             assert datetime.fromisoformat(article[key]).tzinfo is not None
@@ -245,7 +235,7 @@ class TestDates:
 
 class TestStructuredData:
     def test_seed_guide_describes_steps_questions_and_law(self, client, demo):
-        data = structured_data(client.get(SEED).content.decode())
+        data = structured_data(client.get(SEED_URL).content.decode())
         article = graph(data, "Article")[0]
         assert article["headline"] == "How to activate Alipay medical insurance card"
         assert article["datePublished"] and article["dateModified"]
@@ -266,7 +256,7 @@ class TestStructuredData:
         assert "county medical insurance center" in answer and "<" not in answer
 
     def test_breadcrumb_matches_the_visible_one(self, client, demo):
-        html = client.get(SEED).content.decode()
+        html = client.get(SEED_URL).content.decode()
         crumbs = graph(structured_data(html), "BreadcrumbList")[0]["itemListElement"]
         assert [c["name"] for c in crumbs] == [
             "Home",
@@ -291,7 +281,7 @@ class TestStructuredData:
         category = structured_data(client.get("/social-security-inquiry/").content.decode())
         assert graph(category, "BreadcrumbList") and graph(category, "CollectionPage")
         items = graph(category, "CollectionPage")[0]["mainEntity"]["itemListElement"]
-        assert f"http://testserver{SEED}" in [item["url"] for item in items]
+        assert f"http://testserver{SEED_URL}" in [item["url"] for item in items]
         home = structured_data(client.get("/").content.decode())
         assert home["@type"] == "WebSite"
         target = home["potentialAction"]["target"]["urlTemplate"]

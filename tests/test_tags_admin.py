@@ -5,6 +5,7 @@ from http import HTTPStatus
 
 import pytest
 from django.contrib import admin
+from django.contrib.messages import get_messages
 from django.contrib.redirects.models import Redirect
 from django.urls import NoReverseMatch, reverse
 from taggit.models import Tag, TaggedItem
@@ -12,21 +13,11 @@ from taggit.models import Tag, TaggedItem
 from articles.admin_tags import TagAdmin, merge_tags
 from articles.models import Article, ContentRevision
 from articles.search import search
-from tests.factories import make_article, make_staff_member
+from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/taggit/tag/"
-
-
-@pytest.fixture
-def editor():
-    return make_staff_member("Editor")[1]
-
-
-@pytest.fixture
-def publisher():
-    return make_staff_member("Publisher")[1]
 
 
 @pytest.fixture
@@ -78,14 +69,14 @@ def test_taggits_admin_with_its_tagged_items_inline_and_merge_view_is_replaced()
 
 
 def test_an_editor_sees_tags_and_their_guide_counts_read_only(editor, tagged):
-    response = editor.get(CHANGELIST)
+    response = editor.client.get(CHANGELIST)
     assert response.status_code == HTTPStatus.OK
     html = response.content.decode()
     assert "pensions" in html and tag_url("pensions") in html
     assert [row.guide_count for row in response.context["cl"].result_list] == [1, 1, 1]
     assert "merge_into" not in html and 'name="_selected_action"' not in html
     pension = Tag.objects.get(name="pension")
-    page = editor.get(f"{CHANGELIST}{pension.pk}/change/")
+    page = editor.client.get(f"{CHANGELIST}{pension.pk}/change/")
     assert page.status_code == HTTPStatus.OK
     assert page.context["has_change_permission"] is False
     assert "taggeditem" not in page.content.decode().lower()
@@ -94,9 +85,9 @@ def test_an_editor_sees_tags_and_their_guide_counts_read_only(editor, tagged):
 def test_an_editor_cannot_rename_add_or_delete_a_tag(editor, tagged):
     pension = Tag.objects.get(name="pension")
     before = list(Tag.objects.values_list("pk", "name", "slug")), tags_state()
-    renamed = change_tag(editor, pension, name="retirement", slug="retirement")
-    added = editor.post(f"{CHANGELIST}add/", {"name": "new", "slug": "new"})
-    deleted = editor.post(f"{CHANGELIST}{pension.pk}/delete/", {"post": "yes"})
+    renamed = change_tag(editor.client, pension, name="retirement", slug="retirement")
+    added = editor.client.post(f"{CHANGELIST}add/", {"name": "new", "slug": "new"})
+    deleted = editor.client.post(f"{CHANGELIST}{pension.pk}/delete/", {"post": "yes"})
     assert [r.status_code for r in (renamed, added, deleted)] == [HTTPStatus.FORBIDDEN] * 3
     assert (list(Tag.objects.values_list("pk", "name", "slug")), tags_state()) == before
     assert not Redirect.objects.exists()
@@ -105,19 +96,19 @@ def test_an_editor_cannot_rename_add_or_delete_a_tag(editor, tagged):
 def test_an_editor_cannot_merge_tags(editor, tagged):
     pensions, pension = Tag.objects.get(name="pensions"), Tag.objects.get(name="pension")
     before = list(Tag.objects.values_list("pk", "name", "slug")), tags_state()
-    response = merge(editor, [pensions], into="pension")
+    response = merge(editor.client, [pensions], into="pension")
     assert response.status_code in {HTTPStatus.OK, HTTPStatus.FOUND, HTTPStatus.FORBIDDEN}
     assert (list(Tag.objects.values_list("pk", "name", "slug")), tags_state()) == before
     assert not Redirect.objects.exists()
     # Nor through the old taggit address: it is no merge view any more.
-    editor.post(f"{CHANGELIST}merge-tags/", {"new_tag_name": pension.name})
+    editor.client.post(f"{CHANGELIST}merge-tags/", {"new_tag_name": pension.name})
     assert (list(Tag.objects.values_list("pk", "name", "slug")), tags_state()) == before
 
 
 def test_a_publisher_renames_a_tag_and_its_old_address_and_search_follow(publisher, client, tagged):
     pension = Tag.objects.get(name="pension")
     assert found_titles("retirement") == []
-    response = change_tag(publisher, pension, name="retirement", slug="retirement")
+    response = change_tag(publisher.client, pension, name="retirement", slug="retirement")
     assert response.status_code == HTTPStatus.FOUND
     old = client.get(tag_url("pension"))
     assert old.status_code == HTTPStatus.MOVED_PERMANENTLY
@@ -151,7 +142,7 @@ def test_a_new_tag_takes_back_an_address_a_renamed_tag_left(client):
 
 def test_a_publisher_cannot_give_a_tag_a_name_that_differs_only_in_case(publisher, tagged):
     pension = Tag.objects.get(name="pension")
-    response = change_tag(publisher, pension, name="Pensions", slug="pensions-2")
+    response = change_tag(publisher.client, pension, name="Pensions", slug="pensions-2")
     assert response.status_code == HTTPStatus.OK
     assert "merge into it" in str(response.context["adminform"].form.errors)
     assert Tag.objects.get(pk=pension.pk).name == "pension"
@@ -161,9 +152,9 @@ def test_a_publisher_merges_tags_into_one(publisher, client, tagged):
     first, second = tagged
     pensions, pension = Tag.objects.get(name="pensions"), Tag.objects.get(name="pension")
     second.tags.add("pensions")  # tagged with both: ends up tagged once
-    assert 'name="merge_into"' in publisher.get(CHANGELIST).content.decode()
+    assert 'name="merge_into"' in publisher.client.get(CHANGELIST).content.decode()
     ContentRevision.objects.all().delete()
-    response = merge(publisher, [pensions, pension], into="Pension")
+    response = merge(publisher.client, [pensions, pension], into="Pension")
     assert response.status_code == HTTPStatus.FOUND
     assert not Tag.objects.filter(name="pensions").exists()
     assert sorted(first.tags.names()) == ["pension"]
@@ -187,9 +178,13 @@ def test_merging_repoints_the_merged_tags_old_addresses(client, tagged):
 
 
 def test_a_merge_needs_an_existing_target(publisher, tagged):
-    before = tags_state()
-    merge(publisher, list(Tag.objects.all()), into="no such tag")
-    assert tags_state() == before
+    before = tags_state(), list(Tag.objects.values_list("pk", "name", "slug"))
+    response = merge(publisher.client, list(Tag.objects.all()), into="no such tag")
+    assert response.status_code == HTTPStatus.FOUND
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert shown == ["Type the name of an existing tag to merge into."]
+    assert (tags_state(), list(Tag.objects.values_list("pk", "name", "slug"))) == before
+    assert not Redirect.objects.exists()
 
 
 def test_deleting_a_tag_updates_search_and_drops_redirects_to_it(publisher, client, tagged):
@@ -197,7 +192,7 @@ def test_deleting_a_tag_updates_search_and_drops_redirects_to_it(publisher, clie
     transfer.slug = "transfers"
     transfer.save()
     assert found_titles("transfer") == ["Changing jobs"]
-    response = publisher.post(f"{CHANGELIST}{transfer.pk}/delete/", {"post": "yes"})
+    response = publisher.client.post(f"{CHANGELIST}{transfer.pk}/delete/", {"post": "yes"})
     assert response.status_code == HTTPStatus.FOUND
     assert found_titles("transfer") == []
     assert client.get(tag_url("transfer")).status_code == HTTPStatus.NOT_FOUND

@@ -22,58 +22,9 @@ from tests.factories import (
     make_section,
     make_staff_member,
 )
-from tests.test_admin import inline_data as inline
+from tests.helpers import change_form
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def editor():
-    return make_staff_member("Editor")
-
-
-@pytest.fixture
-def publisher():
-    return make_staff_member("Publisher")
-
-
-def change_form(article, refresh=True, **overrides):
-    """The admin change form of `article` as a browser would post it back."""
-    if refresh:
-        article.refresh_from_db()
-    sections = [
-        {
-            "id": str(s.pk),
-            "article": str(article.pk),
-            "position": str(s.position),
-            "kind": s.kind,
-            "heading": s.heading,
-            "body": s.body,
-        }
-        for s in article.sections.all()
-    ]
-    data = {
-        "title": article.title,
-        "slug": article.slug,
-        "category": str(article.category_id),
-        "summary": article.summary,
-        "tags": ", ".join(article.tags.names()) if article.pk else "",
-        "status": article.status,
-        "published_at_0": "",
-        "published_at_1": "",
-        "previous_article": "",
-        "next_article": "",
-        "owner": "",
-        "review_by": "",
-        "edited_version": article.updated_at.isoformat() if article.updated_at else "",
-    }
-    if article.published_at:
-        data["published_at_0"] = article.published_at.strftime("%Y-%m-%d")
-        data["published_at_1"] = article.published_at.strftime("%H:%M:%S")
-    data |= inline("sections", sections, initial=len(sections))
-    data |= inline("citations", []) | inline("related_links", [])
-    data.update(overrides)
-    return data
 
 
 def save(client, article, **overrides):

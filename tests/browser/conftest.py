@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import load_demo
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -62,9 +64,8 @@ def screenshots_dir():
 
 @pytest.fixture
 def demo_site(live_server, transactional_db):
-    from django.core.management import call_command
-
-    call_command("load_demo_content", verbosity=0)
+    """The demo content (tests.helpers.load_demo) served by a live server; its URL."""
+    load_demo()
     return live_server.url
 
 

@@ -2,21 +2,24 @@
 the guide above the fold on a phone, and screenshots of each page type."""
 
 import json
+from http import HTTPStatus
 
 import pytest
 
-SEED_PATH = "/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
+from tests.helpers import SEED_SLUG, SEED_URL
+
 PAGE_TYPES = {
     "home": "/",
     "category": "/social-security-inquiry/",
     "tag": "/tags/alipay/",
-    "guide": SEED_PATH,
+    "guide": SEED_URL,
     "law": "/laws/social-insurance-law/",
     "laws": "/laws/",
     "search-results": "/search/?q=activate+medical+insurance+card",
     "search-empty": "/search/?q=zzqqxx",
     "not-found": "/no-such-page/",
 }
+MISSING_PAGES = {"not-found"}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
@@ -33,12 +36,17 @@ def axe_violations(page, axe_script):
     ]
 
 
+def expected_status(name) -> int:
+    return HTTPStatus.NOT_FOUND if name in MISSING_PAGES else HTTPStatus.OK
+
+
 @pytest.mark.parametrize("name", PAGE_TYPES)
 def test_axe_finds_no_violation(demo_site, browser, axe_script, screenshots_dir, name):
     for width, height, label in [(375, 740, "phone"), (1280, 900, "desktop")]:
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
-        page.goto(demo_site + PAGE_TYPES[name])
+        response = page.goto(demo_site + PAGE_TYPES[name])
+        assert response.status == expected_status(name)
         violations = axe_violations(page, axe_script)
         page.screenshot(path=str(screenshots_dir / f"{name}-{label}.png"), full_page=True)
         context.close()
@@ -48,7 +56,7 @@ def test_axe_finds_no_violation(demo_site, browser, axe_script, screenshots_dir,
 def test_the_feedback_form_is_accessible(demo_site, browser, axe_script, screenshots_dir):
     context = browser.new_context(viewport={"width": 375, "height": 740}, java_script_enabled=True)
     page = context.new_page()
-    page.goto(demo_site + SEED_PATH)
+    page.goto(demo_site + SEED_URL)
     page.locator("button[name=helpful][value=no]").click()
     page.get_by_label("What were you looking for?").wait_for()
     assert not axe_violations(page, axe_script)
@@ -57,16 +65,18 @@ def test_the_feedback_form_is_accessible(demo_site, browser, axe_script, screens
 
 
 def test_keyboard_only_reaches_skip_link_search_contents_and_feedback(demo_site, desktop):
-    desktop.goto(demo_site + SEED_PATH)
+    desktop.goto(demo_site + SEED_URL)
     focused = []
     for _ in range(40):
         desktop.keyboard.press("Tab")
-        focused.append(desktop.evaluate(
-            "() => { const e = document.activeElement;"
-            " return [e.tagName, e.getAttribute('href') || e.getAttribute('name') || '',"
-            " (e.innerText || e.value || '').trim().slice(0, 40),"
-            " getComputedStyle(e).outlineStyle] }"
-        ))  # fmt: skip
+        focused.append(
+            desktop.evaluate(
+                "() => { const e = document.activeElement;"
+                " return [e.tagName, e.getAttribute('href') || e.getAttribute('name') || '',"
+                " (e.innerText || e.value || '').trim().slice(0, 40),"
+                " getComputedStyle(e).outlineStyle] }"
+            )
+        )
     assert focused[0][2] == "Skip to main content"
     assert ["INPUT", "q"] in [f[:2] for f in focused[:4]]
     assert any(f[1] == "#how-to-activate-the-card-in-alipay" for f in focused)
@@ -74,7 +84,7 @@ def test_keyboard_only_reaches_skip_link_search_contents_and_feedback(demo_site,
         desktop
     )
     assert all(f[3] != "none" for f in focused[:10]), "every focused element shows a focus outline"
-    desktop.goto(demo_site + SEED_PATH)
+    desktop.goto(demo_site + SEED_URL)
     desktop.keyboard.press("Tab")
     desktop.keyboard.press("Enter")
     assert desktop.evaluate("document.activeElement.id") == "main"
@@ -91,7 +101,7 @@ def _tab_to_feedback(page):
 
 
 def test_title_summary_and_contents_are_above_the_fold_on_a_phone(demo_site, phone):
-    phone.goto(demo_site + SEED_PATH)
+    phone.goto(demo_site + SEED_URL)
     fold = phone.viewport_size["height"]
     for selector in ["h1", ".guide__header .lead", ".contents h2"]:
         box = phone.locator(selector).first.bounding_box()
@@ -102,14 +112,14 @@ def test_text_reflows_at_320_px_and_400_percent_zoom(demo_site, browser):
     # 1280 px at 400% zoom is a 320 CSS-pixel viewport.
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
-    for path in PAGE_TYPES.values():
-        page.goto(demo_site + path)
+    for name, path in PAGE_TYPES.items():
+        assert page.goto(demo_site + path).status == expected_status(name), path
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
     context.close()
 
 
 def test_print_shows_the_legal_basis_and_hides_navigation(demo_site, desktop, screenshots_dir):
-    desktop.goto(demo_site + SEED_PATH)
+    desktop.goto(demo_site + SEED_URL)
     assert not desktop.locator(".provision").first.is_visible()
     desktop.emulate_media(media="print")
     assert desktop.locator(".provision").first.is_visible()
@@ -123,7 +133,7 @@ def test_votes_count_with_javascript_off_and_on(demo_site, browser):
 
     guides = {
         False: "/social-security-inquiry/binzhou-city-social-security-center-location/",
-        True: SEED_PATH,
+        True: SEED_URL,
     }
     for javascript, path in guides.items():
         context = browser.new_context(java_script_enabled=javascript)
@@ -137,5 +147,5 @@ def test_votes_count_with_javascript_off_and_on(demo_site, browser):
     counts = {f.article.slug: f.helpful for f in GuideFeedback.objects.select_related("article")}
     assert counts == {
         "binzhou-city-social-security-center-location": 1,
-        "how-to-activate-alipay-medical-insurance-card": 1,
+        SEED_SLUG: 1,
     }

@@ -2,15 +2,18 @@
 included, loads and is used in Chromium with no violation reported."""
 
 import re
+from http import HTTPStatus
 
 import pytest
 from django.contrib.auth.models import User
 
-SEED_PATH = "/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
+from tests.factories import STAFF_PASSWORD
+from tests.helpers import SEED_SLUG, SEED_URL
+
 PUBLIC_PAGES = {
     "home": "/",
     "category": "/social-security-inquiry/",
-    "guide": SEED_PATH,
+    "guide": SEED_URL,
     "tag": "/tags/alipay/",
     "laws": "/laws/",
     "law": "/laws/social-insurance-law/",
@@ -18,7 +21,6 @@ PUBLIC_PAGES = {
     "search without results": "/search/?q=zzqqxx",
     "not found": "/no-such-page/",
 }
-PASSWORD = "a-long-test-password"
 
 # Collects what the browser reports before any script of the page runs.
 LISTEN_FOR_VIOLATIONS = """
@@ -48,8 +50,9 @@ class ViolationWatch:
         if "Content Security Policy" in text or "Permissions-Policy" in text:
             self.found.setdefault(self.page.url, []).append(f"console: {text}")
 
-    def visit(self, url):
+    def visit(self, url, status=HTTPStatus.OK):
         response = self.page.goto(url)
+        assert response.status == status, url
         self.page.wait_for_load_state("networkidle")
         assert "Content-Security-Policy" in {name.title() for name in response.headers}
         return response
@@ -79,8 +82,8 @@ def watch(browser):
 
 def test_public_pages_report_no_violation(demo_site, watch):
     tab = watch()
-    for path in PUBLIC_PAGES.values():
-        tab.visit(demo_site + path)
+    for name, path in PUBLIC_PAGES.items():
+        tab.visit(demo_site + path, HTTPStatus.NOT_FOUND if name == "not found" else HTTPStatus.OK)
         tab.collect()
     # The search box's suggestions (suggest.js fetches and draws them).
     tab.visit(demo_site + "/")
@@ -92,7 +95,7 @@ def test_public_pages_report_no_violation(demo_site, watch):
 
 def test_feedback_reports_no_violation(demo_site, watch):
     tab = watch()
-    tab.visit(demo_site + SEED_PATH)
+    tab.visit(demo_site + SEED_URL)
     # With JavaScript: the vote and the comment box, without a reload.
     tab.page.locator("button[name=helpful][value=no]").click()
     tab.page.locator("#feedback-comment").wait_for()
@@ -100,7 +103,7 @@ def test_feedback_reports_no_violation(demo_site, watch):
 
     # The plain form's thank-you page, as a browser without JavaScript gets it.
     other = watch()
-    other.visit(demo_site + SEED_PATH)
+    other.visit(demo_site + SEED_URL)
     with other.page.expect_navigation():
         other.page.evaluate(
             """() => {
@@ -119,15 +122,15 @@ def test_feedback_reports_no_violation(demo_site, watch):
 def test_admin_pages_report_no_violation(demo_site, watch):
     from articles.models import Article
 
-    User.objects.create_superuser("admin", password=PASSWORD)
-    guide = Article.objects.get(slug="how-to-activate-alipay-medical-insurance-card")
+    User.objects.create_superuser("admin", password=STAFF_PASSWORD)
+    guide = Article.objects.get(slug=SEED_SLUG)
     change_url = f"{demo_site}/admin/articles/article/{guide.pk}/change/"
     tab = watch()
     page = tab.page
 
     tab.visit(demo_site + "/admin/login/")
     page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/admin/")
     tab.collect()

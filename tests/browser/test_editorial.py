@@ -5,9 +5,11 @@ import re
 from importlib import import_module
 
 from django.apps import apps
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 
-SEED_PATH = "/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
+from tests.factories import STAFF_PASSWORD, make_staff_member
+from tests.helpers import SEED_SLUG, SEED_URL
+
 NEW_STEP = "Open the Alipay app on your phone."
 
 
@@ -16,9 +18,7 @@ def staff(username, group):
         # Browser tests run on a flushed database: recreate the groups the data
         # migration makes.
         import_module("articles.migrations.0004_editorial_workflow").create_groups(apps, None)
-    user = User.objects.create_user(username, password="a-long-test-password", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
+    return make_staff_member(group, username).user
 
 
 def log_in(browser, site, username):
@@ -26,7 +26,7 @@ def log_in(browser, site, username):
     page = context.new_page()
     page.goto(site + "/admin/login/")
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/admin/")
     return page
@@ -48,7 +48,7 @@ def test_editor_to_publisher_with_preview_and_a_refused_stale_save(
     editor.get_by_label("Action:").select_option("prepare_draft_revisions")
     editor.get_by_role("button", name="Go").click()
     editor.get_by_text("Draft revision prepared").wait_for()
-    draft = Article.objects.get(draft_of__slug="how-to-activate-alipay-medical-insurance-card")
+    draft = Article.objects.get(draft_of__slug=SEED_SLUG)
     change_url = f"{demo_site}/admin/articles/article/{draft.pk}/change/"
 
     # A second editor opens the same draft before the first one saves.
@@ -78,7 +78,7 @@ def test_editor_to_publisher_with_preview_and_a_refused_stale_save(
     assert Article.objects.get(pk=draft.pk).sections.first().body.startswith(f"1. {NEW_STEP}")
 
     citizen = browser.new_page()
-    citizen.goto(demo_site + SEED_PATH)
+    citizen.goto(demo_site + SEED_URL)
     assert NEW_STEP not in citizen.locator(".section--steps").inner_text()
 
     publisher = log_in(browser, demo_site, "publisher")
@@ -90,6 +90,6 @@ def test_editor_to_publisher_with_preview_and_a_refused_stale_save(
     publisher.get_by_role("button", name="Go").click()
     publisher.get_by_text("Published: 1 guide").wait_for()
 
-    citizen.goto(demo_site + SEED_PATH)
+    citizen.goto(demo_site + SEED_URL)
     assert NEW_STEP in citizen.locator(".section--steps").inner_text()
     citizen.screenshot(path=str(screenshots_dir / "guide-after-publishing.png"))

@@ -1,11 +1,11 @@
 """A citizen reads the seed guide in a real browser, on a phone and without JavaScript."""
 
-SEED_PATH = "/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
+from tests.helpers import SEED_TITLE, SEED_URL
 
 
 def test_seed_guide_reads_on_a_phone_without_javascript(demo_site, no_js, screenshots_dir):
-    no_js.goto(demo_site + SEED_PATH)
-    assert no_js.locator("h1").inner_text() == "How to activate Alipay medical insurance card"
+    no_js.goto(demo_site + SEED_URL)
+    assert no_js.locator("h1").inner_text() == SEED_TITLE
     assert no_js.locator(".section--steps ol > li").count() == 8
     assert no_js.locator(".section--ways ol > li").count() == 4
     assert no_js.locator(".section--procedure ol > li").count() == 4
@@ -20,7 +20,7 @@ def test_seed_guide_reads_on_a_phone_without_javascript(demo_site, no_js, screen
 
 
 def test_contents_list_and_breadcrumb_lead_somewhere(demo_site, desktop, screenshots_dir):
-    desktop.goto(demo_site + SEED_PATH)
+    desktop.goto(demo_site + SEED_URL)
     desktop.get_by_role("link", name="Legal basis").click()
     assert desktop.url.endswith("#legal-basis")
     assert desktop.locator("#legal-basis").is_visible()
@@ -29,6 +29,6 @@ def test_contents_list_and_breadcrumb_lead_somewhere(demo_site, desktop, screens
         "link", name="Social security inquiry"
     ).click()
     assert desktop.locator("h1").inner_text() == "Social security inquiry"
-    desktop.get_by_role("link", name="How to activate Alipay medical insurance card").click()
+    desktop.get_by_role("link", name=SEED_TITLE).click()
     desktop.get_by_role("link", name="Next guide").click()
     assert "sichuan-social-security-payment" in desktop.url
