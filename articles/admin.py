@@ -37,7 +37,7 @@ from .models import (
     RelatedLink,
     Section,
 )
-from .versioning import changes_since, revision_sections, revision_tags, text_diff_html
+from .versioning import revision_sections, revision_tags, text_diff_html
 
 versioning.register_models()
 
@@ -188,10 +188,13 @@ class ArticleAdminForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["edited_version"].initial = self.instance.updated_at.isoformat()
         if "status" in self.fields and not workflow.can_publish(self.user):
-            self.fields["status"].choices = [
+            allowed = [
                 choice for choice in Article.Status.choices if choice[0] in Article.EDITOR_STATUSES
-            ] + ([] if self.instance.status in Article.EDITOR_STATUSES or not self.instance.pk
-                 else [(self.instance.status, self.instance.get_status_display())])  # fmt: skip
+            ]
+            if self.instance.pk and self.instance.status not in Article.EDITOR_STATUSES:
+                # The current status stays shown; workflow.check_edit refuses the save.
+                allowed.append((self.instance.status, self.instance.get_status_display()))
+            self.fields["status"].choices = allowed
 
     def clean(self):
         cleaned = super().clean()
@@ -201,27 +204,8 @@ class ArticleAdminForm(forms.ModelForm):
         except PermissionDenied as denied:
             raise ValidationError(str(denied)) from denied
         if original is not None:
-            # Locks the row until this save commits, so two saves cannot both pass.
-            current = (
-                Article.objects.select_for_update()
-                .filter(pk=original.pk)
-                .values_list("updated_at", flat=True)
-                .first()
-            )
-            started_from = cleaned.get("edited_version")
-            if current is not None and started_from != current.isoformat():
-                changes = changes_since(original, started_from)
-                raise ValidationError(
-                    format_html(
-                        "{}<ul>{}</ul>{}",
-                        _("Someone else saved this guide after you opened it; your changes "
-                          "were not saved, so nothing of theirs was overwritten. "
-                          "What changed meanwhile:"),
-                        format_html("".join("<li>{}</li>" for change in changes), *changes)
-                        if changes else format_html("<li>{}</li>", _("its sections or links")),
-                        _("Copy your edits, reload the page, and apply them again."),
-                    )
-                )  # fmt: skip
+            # Raises StaleEdit, a ValidationError listing what changed meanwhile.
+            workflow.check_not_stale(original, cleaned.get("edited_version"))
         return cleaned
 
 
@@ -304,13 +288,29 @@ class ArticleAdmin(VersionedAdmin):
     action_form = ArticleActionForm
     change_form_template = "admin/articles/article/change_form.html"
     list_display = [
-        "title", "category", "status", "published_at", "scheduled", "needs_review",
-        "review_by", "owner", "last_edited_by", "updated_at", "helpfulness",
-    ]  # fmt: skip
+        "title",
+        "category",
+        "status",
+        "published_at",
+        "scheduled",
+        "needs_review",
+        "review_by",
+        "owner",
+        "last_edited_by",
+        "updated_at",
+        "helpfulness",
+    ]
     list_filter = [
-        "status", ScheduledFilter, PublishProblemFilter, "needs_review", ReviewDueFilter,
-        HelpfulnessFilter, "category", "owner", "tags",
-    ]  # fmt: skip
+        "status",
+        ScheduledFilter,
+        PublishProblemFilter,
+        "needs_review",
+        ReviewDueFilter,
+        HelpfulnessFilter,
+        "category",
+        "owner",
+        "tags",
+    ]
     list_select_related = ["category", "owner", "last_edited_by", "feedback"]
     search_fields = ["title", "summary", "slug"]
     prepopulated_fields = {"slug": ["title"]}
@@ -339,16 +339,22 @@ class ArticleAdmin(VersionedAdmin):
                     "last_edited_by",
                 ]
             },
-        ),  # fmt: skip
+        ),
         (_("Keeping it true"), {"fields": ["owner", "review_by", "needs_review"]}),
         (_("Previous and next"), {"fields": ["previous_article", "next_article"]}),
         (_("Citizens' feedback"), {"fields": ["feedback_summary"]}),
     ]
     inlines = [SectionInline, CitationInline, RelatedLinkInline]
     actions = [
-        "submit_for_review", "publish_selected", "unpublish_selected", "archive_selected",
-        "set_category", "add_tag", "confirm_reviewed", "prepare_draft_revisions",
-    ]  # fmt: skip
+        "submit_for_review",
+        "publish_selected",
+        "unpublish_selected",
+        "archive_selected",
+        "set_category",
+        "add_tag",
+        "confirm_reviewed",
+        "prepare_draft_revisions",
+    ]
 
     class Media:
         js = ["articles/admin/markdown_preview.js"]
@@ -389,10 +395,15 @@ class ArticleAdmin(VersionedAdmin):
         comments = article.feedback_comments.all()[:10]
         return format_html(
             "<p>{} yes, {} no ({}% helpful).</p><ul>{}</ul>",
-            feedback.helpful, feedback.not_helpful, feedback.helpful_percent,
-            format_html_join("", "<li>{} — {}</li>",
-                             ((c.created_at.strftime("%Y-%m-%d"), c.text) for c in comments)),
-        )  # fmt: skip
+            feedback.helpful,
+            feedback.not_helpful,
+            feedback.helpful_percent,
+            format_html_join(
+                "",
+                "<li>{} — {}</li>",
+                ((c.created_at.strftime("%Y-%m-%d"), c.text) for c in comments),
+            ),
+        )
 
     def has_publish_permission(self, request):
         return workflow.can_publish(request.user)
@@ -501,9 +512,12 @@ class ArticleAdmin(VersionedAdmin):
 
     @admin.action(description=_("Prepare a draft revision"), permissions=["add"])
     def prepare_draft_revisions(self, request, queryset):
-        self._each(request, queryset.filter(status=Article.Status.PUBLISHED),
-                   "Draft revision prepared",
-                   lambda a: workflow.prepare_draft_revision(a, request.user))  # fmt: skip
+        self._each(
+            request,
+            queryset.filter(status=Article.Status.PUBLISHED),
+            "Draft revision prepared",
+            lambda a: workflow.prepare_draft_revision(a, request.user),
+        )
 
     # History comparison (django-reversion-compare): readable section and tag diffs.
 
@@ -551,12 +565,17 @@ class ArticleAdmin(VersionedAdmin):
             k for k in request.POST if k.startswith("sections-") and k.endswith("-body")
         ):
             prefix = key.removesuffix("-body")
-            sections.append({
-                "heading": request.POST.get(f"{prefix}-heading", ""),
-                "html": render_markdown(request.POST[key][:100_000]),
-            })  # fmt: skip
-        context = {**self.admin_site.each_context(request), "sections": sections,
-                   "title": _("Markdown preview")}  # fmt: skip
+            sections.append(
+                {
+                    "heading": request.POST.get(f"{prefix}-heading", ""),
+                    "html": render_markdown(request.POST[key][:100_000]),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "sections": sections,
+            "title": _("Markdown preview"),
+        }
         response = render(request, "admin/articles/article/markdown_preview.html", context)
         return private(response)
 
@@ -565,16 +584,19 @@ class ArticleAdmin(VersionedAdmin):
         if request.method != "POST" or not workflow.can_publish(request.user):
             raise PermissionDenied
         try:
-            days = min(max(int(request.POST.get("days", 7)), 1), 90)
+            days = min(max(int(request.POST.get("days", 7)), 1), PreviewLink.MAX_DAYS)
         except ValueError:
             days = 7
         link = PreviewLink.objects.create(
-            article=article, expires_at=timezone.now() + timedelta(days=days),
+            article=article,
+            expires_at=timezone.now() + timedelta(days=days),
             created_by=request.user,
-        )  # fmt: skip
+        )
         url = request.build_absolute_uri(link.get_absolute_url())
-        self.message_user(request, format_html(
-            "Preview link, valid for {} days: <a href=\"{}\">{}</a>", days, url, url))  # fmt: skip
+        self.message_user(
+            request,
+            format_html('Preview link, valid for {} days: <a href="{}">{}</a>', days, url, url),
+        )
         return redirect(reverse("admin:articles_article_change", args=[pk]))
 
 

@@ -14,7 +14,7 @@ def sync_site(sender, apps=None, using="default", **kwargs):
     try:
         # The migrated state, as Django's own create_default_site reads it: after a
         # partial migrate the sites table may not exist yet. (flush sends no state.)
-        Site = (apps or global_apps).get_model("sites", "Site")  # noqa: N806
+        Site = (apps or global_apps).get_model("sites", "Site")
     except LookupError:
         return
     Site.objects.using(using).update_or_create(

@@ -42,7 +42,7 @@ class _DemoteHeadings(Treeprocessor):
 
 
 class _DemoteHeadingsExtension(Extension):
-    def extendMarkdown(self, md):  # noqa: N802 (python-markdown's API name)
+    def extendMarkdown(self, md):  # python-markdown's name for the hook
         md.treeprocessors.register(_DemoteHeadings(md), "demote_headings", 0)
 
 

@@ -1,13 +1,64 @@
-"""Save-time work: rendering Markdown, keeping search, addresses and the content
-revision in step with what editors change."""
+"""Save-time effects: what each change editors make sets in motion, wherever it is
+made (admin, bulk actions, import, revisions going live, the shell).
+
+Event                                   Effects
+--------------------------------------  ----------------------------------------------
+Any guide, topic, section, citation,    content clock moves (ContentRevision.bump: the
+related link, law, provision or tag     Last-Modified/ETag of public pages)
+saved or deleted
+Section saved (fixtures' too)           Markdown rendered and sanitised into body_html
+Guide saved                             publish problem cleared when (re)scheduled;
+                                        old public address → 301 to the new one (→ 410
+                                        once archived), no redirect shadows the new
+                                        one; reindexed; next-due cache forgotten
+Guide deleted                           its public address answers 410; reindexed (its
+                                        document dropped); next-due cache forgotten
+Section or citation saved or deleted    its guide touched and reindexed (not while the
+                                        whole guide is being deleted)
+Related link saved or deleted           its guide touched
+Guide's tags added, removed, cleared    content clock; guide touched and reindexed
+Topic's slug changed                    old topic and guide addresses → 301
+Tag created, or its slug changed        old /tags/<slug>/ → 301 to the new one; no
+                                        redirect shadows the new address
+Existing tag saved (a rename)           its guides touched and reindexed
+Tag deleted                             redirects to its page dropped; its guides
+                                        touched and reindexed
+Provision's text changed                published guides citing it flagged needs_review
+Provision or law saved                  citing guides touched and reindexed
+
+"Touched" moves the guide's last-updated time (its "last updated" date, sitemap
+lastmod), at once, in the transaction of the change: the stale-save check
+(workflow.check_not_stale) reads that time under a row lock, so it must commit
+together with the change that moved it.
+
+"Reindexed" is batched per transaction: the guides are collected in one
+transaction.on_commit() callback and each is reindexed once when the transaction
+commits, however many of its parts changed (an admin save with ten inlines
+reindexes the guide once). Outside a transaction (autocommit) on_commit runs at
+once, so a lone save reindexes at once. A rolled-back transaction drops the
+callback with its guides (a guide collected in a rolled-back savepoint may still be
+reindexed: harmless, the index is rebuilt from what is saved). The reindex runs
+after the commit, in its own transaction: if it fails, the save stands, the failure
+is logged, and the guide's next save or `manage.py rebuild_search_index` catches up.
+pytest-django's test transaction never commits; the test suite runs on_commit
+callbacks as a real commit would (tests/conftest.py).
+
+"Remember before, compare after": a pre_save (or pre_delete) receiver keeps what
+the database holds, and the post_ receiver compares it with the new state; see
+remember_before().
+"""
+
+import logging
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from taggit.models import Tag, TaggedItem
 
+from . import workflow
 from .markdown import render_markdown
 from .models import (
     Article,
@@ -20,34 +71,122 @@ from .models import (
     Section,
 )
 from .redirects import GONE, clear_path, drop_redirects_to, record_move
-from .search.indexing import index_articles
-from .workflow import flag_guides_citing
+from .search import indexing
+
+logger = logging.getLogger(__name__)
 
 CONTENT_MODELS = (Article, Category, Citation, Law, LegalProvision, RelatedLink, Section, Tag)
 
 
-def _whole_guide_deleted(origin) -> bool:
-    """A deletion that started from an Article: its own handlers do the work once."""
-    return isinstance(origin, Article) or getattr(origin, "model", None) is Article
+# Helpers
 
 
-def _touch(article_ids) -> None:
-    # A guide's parts changed: its "last updated" date (and sitemap lastmod) moves too.
+def remember_before(event, model, name, read=None) -> None:
+    """Before each save or delete (`event`: pre_save or pre_delete) of `model`, keep
+    what the database holds, so post_save or post_delete receivers can compare:
+    remembered(instance, name).
+
+    `read(pk)` reads it; by default the field `name` of the row. New rows and
+    fixtures' raw saves remember None.
+    """
+    if read is None:
+
+        def read(pk):
+            return model.objects.filter(pk=pk).values_list(name, flat=True).first()
+
+    def remember(sender, instance, raw=False, **kwargs):
+        value = None if raw or instance.pk is None else read(instance.pk)
+        setattr(instance, f"_before_{name}", value)
+
+    # weak=False: `remember` lives only in this closure.
+    event.connect(remember, sender=model, weak=False)
+
+
+def remembered(instance, name):
+    """What remember_before() kept for this save or delete (None if nothing)."""
+    return getattr(instance, f"_before_{name}", None)
+
+
+class _OnCommitBatch:
+    """One transaction's on_commit callback that calls work(ids) once with every id
+    collected meanwhile. Django keeps it exactly as long as the transaction (or the
+    savepoint it was registered in) lives, so ids never outlive their transaction."""
+
+    def __init__(self, work):
+        self.work = work
+        self.ids = set()
+
+    def __call__(self):
+        self.work(sorted(self.ids))
+
+
+def once_on_commit(work, ids) -> None:
+    """Call work(ids) when the current transaction commits, once for all the ids
+    collected in it (at once outside a transaction)."""
+    ids = set(ids)
+    if not ids:
+        return
+    connection = transaction.get_connection()
+    pending = next(
+        (
+            callback
+            for _, callback, _ in connection.run_on_commit
+            if isinstance(callback, _OnCommitBatch) and callback.work is work
+        ),
+        None,
+    )
+    if pending is not None:
+        pending.ids |= ids
+        return
+    batch = _OnCommitBatch(work)
+    batch.ids |= ids  # before on_commit(), which runs it at once in autocommit
+    transaction.on_commit(batch)
+
+
+def _reindex_committed(article_ids) -> None:
+    try:
+        indexing.index_articles(article_ids)
+    except Exception:
+        # The save is committed already: it stands, and the index catches up later.
+        logger.exception(
+            "The search index was not updated for guides %s; their next save or "
+            "`manage.py rebuild_search_index` brings it up to date",
+            article_ids,
+        )
+
+
+def reindex(article_ids) -> None:
+    """Reindex these guides once, when the transaction commits."""
+    once_on_commit(_reindex_committed, article_ids)
+
+
+def touch(article_ids) -> None:
+    """A guide's parts changed: its "last updated" date (and sitemap lastmod) moves."""
     Article.objects.filter(pk__in=list(article_ids)).update(updated_at=timezone.now())
 
 
-def _guides_changed(article_ids) -> None:
+def guides_changed(article_ids) -> None:
     """Something these guides show changed: move their date and reindex them."""
     article_ids = list(article_ids)
-    _touch(article_ids)
-    index_articles(article_ids)
+    touch(article_ids)
+    reindex(article_ids)
 
 
-def _previous_value(model, instance, field, raw):
-    """The value of `field` in the database before this save (None for new rows)."""
-    if raw or instance.pk is None:
-        return None
-    return model.objects.filter(pk=instance.pk).values_list(field, flat=True).first()
+def _whole_guide_deleted(origin) -> bool:
+    """A deletion that started from an Article: its own receivers do the work once."""
+    return isinstance(origin, Article) or getattr(origin, "model", None) is Article
+
+
+# Content clock and rendering
+
+
+def move_content_clock(**kwargs):
+    ContentRevision.bump()
+
+
+for model in CONTENT_MODELS:
+    post_save.connect(move_content_clock, sender=model)
+    post_delete.connect(move_content_clock, sender=model)
 
 
 @receiver(pre_save, sender=Section)
@@ -57,22 +196,28 @@ def render_section_body(sender, instance, **kwargs):
     instance.body_html = render_markdown(instance.body)
 
 
-for model in CONTENT_MODELS:
-    post_save.connect(lambda **kwargs: ContentRevision.bump(), sender=model, weak=False)
-    post_delete.connect(lambda **kwargs: ContentRevision.bump(), sender=model, weak=False)
-
-
-# Addresses
+# Guides: schedule, addresses, index
 
 
 @receiver(pre_save, sender=Article)
-def remember_public_path(sender, instance, raw=False, **kwargs):
-    instance._previous_public_path = None
-    if raw or instance.pk is None:
-        return
-    previous = Article.objects.select_related("category").filter(pk=instance.pk).first()
-    if previous is not None and previous.is_published():
-        instance._previous_public_path = previous.get_absolute_url()
+def clear_publish_problem(sender, instance, raw=False, **kwargs):
+    if not raw:
+        workflow.clear_publish_problem_when_rescheduled(instance)
+
+
+@receiver(post_save, sender=Article)
+@receiver(post_delete, sender=Article)
+def forget_next_revision_due(sender, **kwargs):
+    workflow.forget_next_revision_due()
+
+
+def public_path_in_database(pk) -> str | None:
+    """The guide's public address as saved, None unless it is published."""
+    saved = Article.objects.select_related("category").filter(pk=pk).first()
+    return saved.get_absolute_url() if saved is not None and saved.is_published() else None
+
+
+remember_before(pre_save, Article, "public_path", read=public_path_in_database)
 
 
 @receiver(post_save, sender=Article)
@@ -80,7 +225,7 @@ def redirect_moved_article(sender, instance, raw=False, **kwargs):
     if raw:
         return
     path = instance.get_absolute_url()
-    previous = getattr(instance, "_previous_public_path", None)
+    previous = remembered(instance, "public_path")
     if instance.status == Article.Status.ARCHIVED:
         if previous:  # an archived guide is gone for citizens, like a deleted one
             record_move(previous, GONE)
@@ -97,31 +242,13 @@ def mark_deleted_article_gone(sender, instance, **kwargs):
         record_move(instance.get_absolute_url(), GONE)
 
 
-@receiver(pre_save, sender=Category)
-def remember_category_slug(sender, instance, raw=False, **kwargs):
-    instance._previous_slug = _previous_value(Category, instance, "slug", raw)
-
-
-@receiver(post_save, sender=Category)
-def redirect_moved_category(sender, instance, raw=False, **kwargs):
-    previous = getattr(instance, "_previous_slug", None)
-    if raw or not previous or previous == instance.slug:
-        return
-    record_move(f"/{previous}/", instance.get_absolute_url())
-    guides = instance.articles.filter(status=Article.Status.PUBLISHED).values_list(
-        "slug", flat=True
-    )
-    for slug in guides:
-        record_move(f"/{previous}/{slug}/", f"/{instance.slug}/{slug}/")
-
-
-# Search index and "last updated"
-
-
 @receiver(post_save, sender=Article)
 @receiver(post_delete, sender=Article)
 def reindex_article(sender, instance, **kwargs):
-    index_articles([instance.pk])
+    reindex([instance.pk])
+
+
+# A guide's parts
 
 
 @receiver(post_save, sender=Section)
@@ -132,23 +259,42 @@ def reindex_parent_article(sender, instance, origin=None, raw=False, **kwargs):
     if _whole_guide_deleted(origin):
         return
     if raw:  # fixtures bring their own dates
-        index_articles([instance.article_id])
+        reindex([instance.article_id])
     else:
-        _guides_changed([instance.article_id])
+        guides_changed([instance.article_id])
 
 
 @receiver(post_save, sender=RelatedLink)
 @receiver(post_delete, sender=RelatedLink)
 def touch_linking_article(sender, instance, origin=None, raw=False, **kwargs):
     if not raw and not _whole_guide_deleted(origin):
-        _touch([instance.from_article_id])
+        touch([instance.from_article_id])
 
 
 @receiver(m2m_changed, sender=TaggedItem)
 def reindex_retagged_article(sender, instance, action, **kwargs):
     if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Article):
         ContentRevision.bump()
-        _guides_changed([instance.pk])
+        guides_changed([instance.pk])
+
+
+# Topics
+
+
+remember_before(pre_save, Category, "slug")
+
+
+@receiver(post_save, sender=Category)
+def redirect_moved_category(sender, instance, raw=False, **kwargs):
+    previous = remembered(instance, "slug")
+    if raw or not previous or previous == instance.slug:
+        return
+    record_move(f"/{previous}/", instance.get_absolute_url())
+    guides = instance.articles.filter(status=Article.Status.PUBLISHED).values_list(
+        "slug", flat=True
+    )
+    for slug in guides:
+        record_move(f"/{previous}/{slug}/", f"/{instance.slug}/{slug}/")
 
 
 # Tags: whatever renames or deletes one (the tag admin, a merge, the shell), its
@@ -163,23 +309,22 @@ def tag_path(slug) -> str | None:
         return None
 
 
-def tagged_guide_ids(tag) -> list[int]:
+def tagged_guide_ids(tag_id) -> list[int]:
     article_type = ContentType.objects.get_for_model(Article)
     return list(
-        TaggedItem.objects.filter(tag=tag, content_type=article_type).values_list(
+        TaggedItem.objects.filter(tag_id=tag_id, content_type=article_type).values_list(
             "object_id", flat=True
         )
     )
 
 
-@receiver(pre_save, sender=Tag)
-def remember_tag_slug(sender, instance, raw=False, **kwargs):
-    instance._previous_slug = _previous_value(Tag, instance, "slug", raw)
+remember_before(pre_save, Tag, "slug")
+remember_before(pre_delete, Tag, "guide_ids", read=tagged_guide_ids)
 
 
 @receiver(post_save, sender=Tag)
 def redirect_renamed_tag(sender, instance, created, raw=False, **kwargs):
-    previous = getattr(instance, "_previous_slug", None)
+    previous = remembered(instance, "slug")
     moved = previous is not None and previous != instance.slug
     path = tag_path(instance.slug)
     if raw or path is None or not (created or moved):
@@ -194,12 +339,7 @@ def redirect_renamed_tag(sender, instance, created, raw=False, **kwargs):
 @receiver(post_save, sender=Tag)
 def reindex_renamed_tag(sender, instance, created, **kwargs):
     if not created:
-        _guides_changed(tagged_guide_ids(instance))
-
-
-@receiver(pre_delete, sender=Tag)
-def remember_guides_of_deleted_tag(sender, instance, **kwargs):
-    instance._guide_ids = tagged_guide_ids(instance)
+        guides_changed(tagged_guide_ids(instance.pk))
 
 
 @receiver(post_delete, sender=Tag)
@@ -207,28 +347,29 @@ def forget_deleted_tag(sender, instance, **kwargs):
     path = tag_path(instance.slug)
     if path:  # old addresses of the tag would lead to a missing page
         drop_redirects_to(path)
-    _guides_changed(getattr(instance, "_guide_ids", []))
+    guides_changed(remembered(instance, "guide_ids") or [])
 
 
-@receiver(pre_save, sender=LegalProvision)
-def remember_provision_text(sender, instance, raw=False, **kwargs):
-    instance._previous_text = _previous_value(LegalProvision, instance, "text", raw)
+# Law
+
+
+remember_before(pre_save, LegalProvision, "text")
 
 
 @receiver(post_save, sender=LegalProvision)
 def flag_guides_quoting_amended_law(sender, instance, raw=False, **kwargs):
-    previous = getattr(instance, "_previous_text", None)
+    previous = remembered(instance, "text")
     if not raw and previous is not None and previous != instance.text:
-        flag_guides_citing(instance)
+        workflow.flag_guides_citing(instance)
 
 
 @receiver(post_save, sender=LegalProvision)
 def reindex_citing_articles(sender, instance, **kwargs):
-    _guides_changed(instance.citations.values_list("article_id", flat=True))
+    guides_changed(instance.citations.values_list("article_id", flat=True))
 
 
 @receiver(post_save, sender=Law)
 def reindex_articles_citing_law(sender, instance, **kwargs):
-    _guides_changed(
+    guides_changed(
         Citation.objects.filter(provision__law=instance).values_list("article_id", flat=True)
     )

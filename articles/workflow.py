@@ -1,6 +1,6 @@
 """The editorial workflow's rules, enforced on every path (admin forms, bulk actions,
-import): who may set which status, draft revisions of published guides, and
-flagging guides whose cited law changed.
+import): who may set which status, draft revisions of published guides, refusing a
+save started from an outdated version, and flagging guides whose cited law changed.
 
 Editors write drafts and submit them for review; Publishers (the
 articles.publish_article permission) also publish, schedule, unpublish and
@@ -14,9 +14,8 @@ import math
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save, pre_save
-from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from .middleware import is_database_busy
@@ -36,11 +35,48 @@ NEXT_DUE_MAX_AGE = 60
 # trying again, rather than each one waiting for the lock.
 RETRY_AFTER_FAILURE = 30
 
+# What a draft revision hands over to the guide it replaces (its parts move too).
+REVISED_FIELDS = [
+    "title",
+    "summary",
+    "category",
+    "previous_article",
+    "next_article",
+    "owner",
+    "review_by",
+]
+
 
 class RevisionNotApplied(ValidationError):
     """A draft revision could not replace its guide; it went back to review with the
     reason in its publish_problem. A ValidationError, so forms and admin actions
     show the reason as they show any refusal."""
+
+
+class StaleEdit(ValidationError):
+    """A save started from an older version of the guide than the saved one: refused,
+    so nothing saved meanwhile is overwritten. `changes` are the readable lines on
+    what changed meanwhile (versioning.changes_since); the message lists them."""
+
+    def __init__(self, changes: list[str]):
+        self.changes = changes
+        listed = (
+            format_html_join("", "<li>{}</li>", ((change,) for change in changes))
+            if changes
+            else format_html("<li>{}</li>", _("its sections or links"))
+        )
+        super().__init__(
+            format_html(
+                "{}<ul>{}</ul>{}",
+                _(
+                    "Someone else saved this guide after you opened it; your changes "
+                    "were not saved, so nothing of theirs was overwritten. "
+                    "What changed meanwhile:"
+                ),
+                listed,
+                _("Copy your edits, reload the page, and apply them again."),
+            )
+        )
 
 
 def can_publish(user) -> bool:
@@ -61,6 +97,28 @@ def check_edit(user, article: Article | None, new_status: str) -> None:
         )
     if new_status not in Article.EDITOR_STATUSES:
         raise PermissionDenied(_("Only a Publisher can publish, schedule or archive a guide."))
+
+
+def check_not_stale(article: Article, edited_version: str) -> None:
+    """Raise StaleEdit unless `edited_version`, the guide's last-updated time when the
+    editor opened it (an ISO time), is still its last-updated time.
+
+    Every save of the guide moves that time, its parts' included (articles.signals).
+    The row stays locked until the caller's transaction ends, so two saves started
+    from the same version cannot both pass.
+    """
+    current = (
+        Article.objects.select_for_update()
+        .filter(pk=article.pk)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    if current is None or edited_version == current.isoformat():
+        return
+    # Here, not at the top: versioning imports this module for its rules.
+    from .versioning import changes_since
+
+    raise StaleEdit(changes_since(article, edited_version))
 
 
 def prepare_draft_revision(article: Article, user) -> Article:
@@ -165,8 +223,7 @@ def _replace_original(revision: Article, user) -> Article:
         raise RevisionNotApplied(problem)
     original = revision.draft_of
     with transaction.atomic():
-        for field in ["title", "summary", "category", "previous_article", "next_article",
-                      "owner", "review_by"]:  # fmt: skip
+        for field in REVISED_FIELDS:
             setattr(original, field, getattr(revision, field))
         original.sections.all().delete()
         original.citations.all().delete()
@@ -295,23 +352,21 @@ def apply_due_revisions_when_due() -> int:
         return 0
 
 
-@receiver(post_save, sender=Article, dispatch_uid="forget_next_revision_due_on_save")
-@receiver(post_delete, sender=Article, dispatch_uid="forget_next_revision_due_on_delete")
-def forget_next_revision_due(sender, **kwargs):
-    """Any saved or deleted guide may change the schedule: read it again.
+def forget_next_revision_due() -> None:
+    """A guide was saved or deleted, which may change the schedule: read it again.
 
     Again after the commit too, so a request that read the schedule before the
-    commit does not keep the old one.
+    commit does not keep the old one. (Called by articles.signals on every save.)
     """
     cache.delete(NEXT_DUE_CACHE_KEY)
     transaction.on_commit(lambda: cache.delete(NEXT_DUE_CACHE_KEY), robust=True)
 
 
-@receiver(pre_save, sender=Article, dispatch_uid="clear_publish_problem_when_rescheduled")
-def clear_publish_problem_when_rescheduled(sender, instance, raw=False, **kwargs):
-    """A revision put back on the schedule (from any path) starts with no problem."""
-    if not raw and instance.status == Article.Status.PUBLISHED:
-        instance.publish_problem = ""
+def clear_publish_problem_when_rescheduled(article: Article) -> None:
+    """A revision put back on the schedule (from any path) starts with no problem.
+    (Called by articles.signals before every save.)"""
+    if article.status == Article.Status.PUBLISHED:
+        article.publish_problem = ""
 
 
 def set_status(article: Article, user, status: str) -> None:

@@ -150,7 +150,7 @@ class Editor(threading.Thread):
                             section.save()
                         reversion.set_comment("Benchmark editor save")
                     self.saves += 1
-                except Exception as error:  # noqa: BLE001 (reported with the results)
+                except Exception as error:
                     self.errors.append(repr(error))
                 time.sleep(0.05)
         finally:

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpcentre.settings.base")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-not-secret")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

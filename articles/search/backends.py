@@ -107,7 +107,7 @@ class SQLiteBackend(TieredRanking):
     def _ranked(self, query, mode, filters, tier, offset, limit) -> list[int]:
         where, params = self._where(query, mode, filters, tier)
         sql = (
-            f"SELECT d.article_id {where} "  # noqa: S608 (no user text in SQL)
+            f"SELECT d.article_id {where} "
             f"ORDER BY bm25({FTS_TABLE}, {self.WEIGHTS}), d.published_at DESC, d.article_id DESC "
             "LIMIT %s OFFSET %s"
         )

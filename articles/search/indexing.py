@@ -3,15 +3,16 @@
 index_articles() is the one entry point: it rebuilds the search documents of
 the given guides (dropping those that are no longer published), the engine's
 index rows, and the "Did you mean" vocabulary counts, in one transaction.
+articles.signals calls it once per changed guide when a transaction commits.
 """
 
 from collections import Counter
 
 from django.db import transaction
-from django.db.models import F, Prefetch
+from django.db.models import F
 
 from ..markdown import html_to_text
-from ..models import Article, Citation, SearchDocument, SearchTerm
+from ..models import Article, SearchDocument, SearchTerm
 from .backends import get_backend
 from .text import cjk_index_text, vocabulary
 
@@ -19,7 +20,7 @@ BATCH = 500
 
 
 def document_for(article: Article) -> SearchDocument:
-    """Reads sections, tags and citations (with provision and law): prefetch them."""
+    """Reads the guide's parts: prefetch them (Article.objects.with_parts())."""
     citations = list(article.citations.all())
     tags = [tag.name for tag in article.tags.all()]
     keywords = " ".join(
@@ -48,20 +49,6 @@ def _words(document: SearchDocument) -> set[str]:
     return vocabulary(document.title, document.summary, document.keywords, document.body)
 
 
-def _indexable(article_ids):
-    return (
-        Article.objects.filter(
-            pk__in=article_ids, status=Article.Status.PUBLISHED, draft_of__isnull=True
-        )
-        .prefetch_related(
-            "sections",
-            "tags",
-            Prefetch("citations", queryset=Citation.objects.select_related("provision__law")),
-        )
-        .order_by()
-    )
-
-
 def index_articles(article_ids) -> int:
     """Rebuild the search entries of these guides; returns how many are indexed.
 
@@ -77,7 +64,8 @@ def index_articles(article_ids) -> int:
             delta = Counter()
             for document in old:
                 delta.subtract(_words(document))
-            new = [document_for(article) for article in _indexable(chunk)]
+            indexable = Article.objects.filter(pk__in=chunk).indexable().with_parts().order_by()
+            new = [document_for(article) for article in indexable]
             for document in new:
                 delta.update(_words(document))
             old.delete()
@@ -94,11 +82,7 @@ def rebuild_index(batch_size: int = 2000, progress=None) -> int:
         SearchDocument.objects.all().delete()
         SearchTerm.objects.all().delete()
         get_backend().clear()
-    ids = list(
-        Article.objects.filter(status=Article.Status.PUBLISHED, draft_of__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    ids = list(Article.objects.indexable().order_by("pk").values_list("pk", flat=True))
     done = 0
     for start in range(0, len(ids), batch_size):
         done += index_articles(ids[start : start + batch_size])

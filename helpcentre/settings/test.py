@@ -8,8 +8,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 
-from .base import *  # noqa: E402,F403
-from .base import BASE_DIR, CACHES, DATABASES  # noqa: E402
+from .base import *  # noqa: F403
+from .base import BASE_DIR, CACHES, DATABASES
 
 DEBUG = False
 SITE_URL = "http://testserver"
