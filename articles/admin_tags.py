@@ -17,7 +17,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from taggit.models import Tag, TaggedItem
@@ -25,8 +24,7 @@ from taggit.models import Tag, TaggedItem
 from . import workflow
 from .models import Article
 from .redirects import record_move
-from .search.indexing import index_articles
-from .signals import tag_path
+from .signals import guides_changed, tag_path
 
 # Keeps each query's list of ids well under every database's parameter limit.
 ID_BATCH = 500
@@ -69,9 +67,7 @@ def merge_tags(sources, target: Tag) -> int:
                 record_move(old_path, target_path)
             # Deleting also moves the content clock (articles.signals).
             tag.delete()
-        guide_ids = sorted(guide_ids)
-        Article.objects.filter(pk__in=guide_ids).update(updated_at=timezone.now())
-        index_articles(guide_ids)
+        guides_changed(guide_ids)
     return len(guide_ids)
 
 

@@ -11,8 +11,9 @@ Guide saved                             publish problem cleared when (re)schedul
                                         old public address → 301 to the new one (→ 410
                                         once archived), no redirect shadows the new
                                         one; reindexed; next-due cache forgotten
-Guide deleted                           its public address answers 410; reindexed (its
-                                        document dropped); next-due cache forgotten
+Guide deleted                           its public address answers 410; its document and
+                                        its words in the vocabulary dropped first;
+                                        next-due cache forgotten
 Section or citation saved or deleted    its guide touched and reindexed (not while the
                                         whole guide is being deleted)
 Related link saved or deleted           its guide touched
@@ -240,6 +241,13 @@ def redirect_moved_article(sender, instance, raw=False, **kwargs):
 def mark_deleted_article_gone(sender, instance, **kwargs):
     if instance.status == Article.Status.PUBLISHED and instance.draft_of_id is None:
         record_move(instance.get_absolute_url(), GONE)
+
+
+@receiver(pre_delete, sender=Article)
+def unindex_deleted_article(sender, instance, **kwargs):
+    # Before the cascade removes its search document, so its words leave the
+    # "Did you mean" vocabulary with it.
+    indexing.unindex_articles([instance.pk])
 
 
 @receiver(post_save, sender=Article)

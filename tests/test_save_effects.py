@@ -9,7 +9,7 @@ from http import HTTPStatus
 import pytest
 from django.db import transaction
 
-from articles.models import Article
+from articles.models import Article, SearchTerm
 from articles.search import indexing, search
 from tests.factories import cite, make_article, make_category, make_provision, make_section
 from tests.helpers import change_form
@@ -131,3 +131,11 @@ def test_a_changed_provision_text_flags_and_reindexes_citing_guides():
     provision.save()
     assert list(Article.objects.filter(needs_review=True)) == [public]
     assert found("echidna") == ["Cites the law"]
+
+
+def test_a_deleted_guide_takes_its_words_out_of_the_vocabulary():
+    guide = make_article(title="Quuxification allowance")
+    assert SearchTerm.objects.filter(word="quuxification").exists()
+    guide.delete()
+    assert not SearchTerm.objects.filter(word="quuxification").exists()
+    assert found("quuxification") == []

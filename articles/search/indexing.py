@@ -55,6 +55,17 @@ def index_articles(article_ids) -> int:
     Published guides, including scheduled ones, are indexed; whether they show is
     decided at query time, so a scheduled guide appears exactly when it is due.
     """
+    return _rebuild(article_ids, keep=True)
+
+
+def unindex_articles(article_ids) -> None:
+    """Drop these guides' search entries and their words from the vocabulary: for a
+    guide about to be deleted, whose document would otherwise go by cascade and
+    leave its words counted."""
+    _rebuild(article_ids, keep=False)
+
+
+def _rebuild(article_ids, keep: bool) -> int:
     article_ids = list(dict.fromkeys(article_ids))
     indexed = 0
     for start in range(0, len(article_ids), BATCH):
@@ -65,7 +76,7 @@ def index_articles(article_ids) -> int:
             for document in old:
                 delta.subtract(_words(document))
             indexable = Article.objects.filter(pk__in=chunk).indexable().with_parts().order_by()
-            new = [document_for(article) for article in indexable]
+            new = [document_for(article) for article in indexable] if keep else []
             for document in new:
                 delta.update(_words(document))
             old.delete()
