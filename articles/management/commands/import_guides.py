@@ -220,44 +220,54 @@ class Importer:
                 valid.append(entry)
         return valid
 
-    def _plan_categories(self, entries) -> None:
-        entries = self._well_formed(entries, CATEGORY_SCHEMA, CATEGORY_REQUIRED)
-        twins = self._report_twins(entries, "slug")
-        existing = Category.objects.in_bulk([e.data["slug"] for e in entries], field_name="slug")
+    def _plan_by_slug(self, entries, model, schema, required, unique, values_of, kind=Planned):
+        """Plan the rows of categories.yaml or laws.yaml: each entry creates or
+        changes the row with its slug, with the admin's permission and validation."""
+        entries = self._well_formed(entries, schema, required)
+        twins = [twin for key in unique for twin in self._report_twins(entries, key)]
+        existing = model.objects.in_bulk([e.data["slug"] for e in entries], field_name="slug")
+        planned_rows = []
         for entry in entries:
             if entry in twins:
                 continue
-            data = entry.data
-            category = existing.get(data["slug"]) or Category(slug=data["slug"])
-            values = {
+            instance = existing.get(entry.data["slug"]) or model(slug=entry.data["slug"])
+            planned = self._plan(instance, values_of(entry.data), entry, kind)
+            planned_rows.append(planned)
+            if self._refuse_unless_allowed(model, planned) and planned.changed:
+                self._full_clean(planned)
+        return planned_rows
+
+    def _plan_categories(self, entries) -> None:
+        self.categories += self._plan_by_slug(
+            entries,
+            Category,
+            CATEGORY_SCHEMA,
+            CATEGORY_REQUIRED,
+            unique=["slug"],
+            values_of=lambda data: {
                 "name": data["name"],
                 "description": data.get("description") or "",
                 "position": data.get("position") or 0,
-            }
-            planned = self._plan(category, values, entry)
-            self.categories.append(planned)
-            if self._refuse_unless_allowed(Category, planned) and planned.changed:
-                self._full_clean(planned)
+            },
+        )
 
     def _plan_laws(self, entries) -> None:
-        entries = self._well_formed(entries, LAW_SCHEMA, LAW_REQUIRED)
-        twins = self._report_twins(entries, "slug") + self._report_twins(entries, "name")
-        existing = Law.objects.in_bulk([e.data["slug"] for e in entries], field_name="slug")
-        for entry in entries:
-            if entry in twins:
-                continue
-            data = entry.data
-            law = existing.get(data["slug"]) or Law(slug=data["slug"])
-            values = {
+        laws = self._plan_by_slug(
+            entries,
+            Law,
+            LAW_SCHEMA,
+            LAW_REQUIRED,
+            unique=["slug", "name"],
+            values_of=lambda data: {
                 "name": data["name"],
                 "short_name": data["short_name"],
                 "source_url": data.get("source_url") or "",
-            }
-            planned = self._plan(law, values, entry, PlannedLaw)
-            self.laws.append(planned)
-            if self._refuse_unless_allowed(Law, planned) and planned.changed:
-                self._full_clean(planned)
-            self._plan_provisions(planned)
+            },
+            kind=PlannedLaw,
+        )
+        self.laws += laws
+        for law in laws:
+            self._plan_provisions(law)
 
     def _plan_provisions(self, law: PlannedLaw) -> None:
         entries = self._well_formed(
