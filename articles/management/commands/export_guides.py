@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Prefetch
 
 from articles.content_files import dump_yaml, guide_to_file
-from articles.models import Article, Category, Citation, Law, RelatedLink
+from articles.models import Article, Category, Law, RelatedLink
 
 
 class Command(BaseCommand):
@@ -38,13 +38,14 @@ class Command(BaseCommand):
             for law in Law.objects.prefetch_related("provisions").order_by("slug")
         ]
         (directory / "laws.yaml").write_text(dump_yaml(laws), encoding="utf-8")
-        articles = Article.objects.select_related(
-            "category", "owner", "previous_article", "next_article", "draft_of"
-        ).prefetch_related(
-            "tags",
-            "sections",
-            Prefetch("citations", queryset=Citation.objects.select_related("provision__law")),
-            Prefetch("related_links", queryset=RelatedLink.objects.select_related("to_article")),
+        articles = (
+            Article.objects.select_related(
+                "category", "owner", "previous_article", "next_article", "draft_of"
+            )
+            .with_parts()
+            .prefetch_related(
+                Prefetch("related_links", queryset=RelatedLink.objects.select_related("to_article"))
+            )
         )
         count = 0
         for article in articles.order_by("slug").iterator(chunk_size=500):
