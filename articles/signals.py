@@ -19,8 +19,9 @@ Section or citation saved or deleted    its guide touched and reindexed (not whi
 Related link saved or deleted           its guide touched
 Guide's tags added, removed, cleared    content clock; guide touched and reindexed
 Topic's slug changed                    old topic and guide addresses → 301
-Tag created, or its slug changed        old /tags/<slug>/ → 301 to the new one; no
-                                        redirect shadows the new address
+Tag saved                               a name that slugifies to nothing gets a slug
+Tag's slug changed                      old /tags/<slug>/ → 301 to the new one (which
+                                        answers while the new page is not public)
 Existing tag saved (a rename)           its guides touched and reindexed
 Tag deleted                             redirects to its page dropped; its guides
                                         touched and reindexed
@@ -49,6 +50,7 @@ the database holds, and the post_ receiver compares it with the new state; see
 remember_before().
 """
 
+import hashlib
 import logging
 
 from django.contrib.contenttypes.models import ContentType
@@ -330,18 +332,26 @@ remember_before(pre_save, Tag, "slug")
 remember_before(pre_delete, Tag, "guide_ids", read=tagged_guide_ids)
 
 
+@receiver(pre_save, sender=Tag)
+def give_tag_a_slug(sender, instance, raw=False, **kwargs):
+    # taggit slugifies the name, which leaves nothing of a name like "---": such a
+    # tag still needs an address of its own.
+    if not raw and not instance.slug.strip("-_"):
+        digest = hashlib.sha256(instance.name.encode()).hexdigest()[:8]
+        instance.slug = f"tag-{digest}{instance.slug}"
+
+
 @receiver(post_save, sender=Tag)
 def redirect_renamed_tag(sender, instance, created, raw=False, **kwargs):
+    # A new tag leaves redirects from its address alone: they only answer while the
+    # address has no public page (a tag only drafts use has none), and a rename that
+    # lands on it clears them (record_move).
     previous = remembered(instance, "slug")
-    moved = previous is not None and previous != instance.slug
-    path = tag_path(instance.slug)
-    if raw or path is None or not (created or moved):
+    if raw or previous is None or previous == instance.slug:
         return
-    old_path = tag_path(previous) if moved else None
-    if old_path:
+    old_path, path = tag_path(previous), tag_path(instance.slug)
+    if old_path and path:
         record_move(old_path, path)
-    else:  # a page is live here now: no old redirect or 410 may shadow it
-        clear_path(path)
 
 
 @receiver(post_save, sender=Tag)

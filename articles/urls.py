@@ -1,6 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import feeds, views
+
+
+class TagSlugConverter:
+    """Tag slugs as django-taggit makes them: letters of any script (社保), digits,
+    hyphens and underscores. Links carry them percent-encoded."""
+
+    regex = r"[-\w]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(TagSlugConverter, "tagslug")
 
 app_name = "articles"
 
@@ -14,7 +30,7 @@ urlpatterns = [
     path("feeds/<slug:slug>.atom", feeds.CategoryAtomFeed(), name="category-feed-atom"),
     path("feedback/<slug:slug>/", views.feedback, name="feedback"),
     path("feedback/<slug:slug>/comment/", views.feedback_comment, name="feedback-comment"),
-    path("tags/<slug:slug>/", views.tag, name="tag"),
+    path("tags/<tagslug:slug>/", views.tag, name="tag"),
     path("laws/", views.law_list, name="law-list"),
     path("laws/<slug:slug>/", views.law_detail, name="law"),
     path("<slug:slug>/", views.category, name="category"),

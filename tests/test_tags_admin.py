@@ -197,3 +197,28 @@ def test_deleting_a_tag_updates_search_and_drops_redirects_to_it(publisher, clie
     assert found_titles("transfer") == []
     assert client.get(tag_url("transfer")).status_code == HTTPStatus.NOT_FOUND
     assert Article.objects.get(title="Changing jobs").tags.names()[0] == "pension"
+
+
+def test_tags_in_any_script_or_with_no_letters_have_working_pages(client):
+    guide = make_article(title="Social security card", tags=["社保", "---", "pensions"])
+    page = client.get(guide.get_absolute_url())
+    assert page.status_code == HTTPStatus.OK
+    for tag in Tag.objects.all():
+        assert tag.slug.strip("-_"), tag.name
+        url = tag_url(tag.slug)
+        assert f'href="{url}"' in page.content.decode()
+        tag_page = client.get(url)
+        assert tag_page.status_code == HTTPStatus.OK, url
+        assert "Social security card" in tag_page.content.decode()
+    assert tag_url("社保") == "/tags/%E7%A4%BE%E4%BF%9D/"
+    assert client.get("/sitemap-tags.xml").status_code == HTTPStatus.OK
+
+
+def test_a_tag_an_editor_adds_to_a_draft_leaves_a_renamed_tags_redirect(client, tagged):
+    pension = Tag.objects.get(name="pension")
+    pension.name, pension.slug = "retirement", "retirement"
+    pension.save()
+    make_article(title="A draft", status=Article.Status.DRAFT, published_at=None, tags=["pension"])
+    old = client.get(tag_url("pension"))
+    assert old.status_code == HTTPStatus.MOVED_PERMANENTLY
+    assert old["Location"] == tag_url("retirement")
