@@ -21,6 +21,7 @@ ContentError with its file and, from PyYAML's node marks, its line.
 """
 
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -99,14 +100,20 @@ class ContentError(Exception):
 
 
 def read_text(path: Path) -> str:
-    """A file's text, refused when too large or not UTF-8."""
+    """A file's text, refused when it is not a regular file, too large or not UTF-8.
+
+    At most MAX_FILE_BYTES + 1 bytes are ever read: a device or a pipe (whose size
+    says 0) cannot make the import read without end.
+    """
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ContentError(
-                path, f"the file has {size:,} bytes; at most {MAX_FILE_BYTES:,} are accepted"
-            )
-        return path.read_text(encoding="utf-8")
+        # Checked before opening: opening a pipe would wait for a writer.
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ContentError(path, "not a regular file")
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ContentError(path, f"the file is larger than {MAX_FILE_BYTES:,} bytes")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ContentError(path, "not UTF-8 text") from error
     except OSError as error:

@@ -2,6 +2,7 @@
 every object before anything is written, reports with file and line, size caps,
 and one history revision per object."""
 
+import os
 from io import StringIO
 from pathlib import Path
 
@@ -296,8 +297,33 @@ def test_an_oversized_file_is_refused(publisher, folder, category):
     write_list(folder, "laws.yaml", [LAW | {"name": "y" * MAX_FILE_BYTES}])
     before = database()
     report = refused(publisher.user, folder)
-    assert f"{path}: the file has" in report and "laws.yaml: the file has" in report
+    assert f"{path}: the file is larger than" in report
+    assert "laws.yaml: the file is larger than" in report
     assert database() == before
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_device_or_a_pipe_is_refused_without_being_read(editor, folder, category):
+    # /dev/zero says it is 0 bytes long and never ends; a pipe waits for a writer.
+    (folder / "guides" / "endless.md").symlink_to("/dev/zero")
+    os.mkfifo(folder / "guides" / "pipe.md")
+    (folder / "laws.yaml").symlink_to("/dev/zero")
+    report = refused(editor.user, folder)
+    assert f"{folder / 'guides' / 'endless.md'}: not a regular file" in report
+    assert f"{folder / 'guides' / 'pipe.md'}: not a regular file" in report
+    assert f"{folder / 'laws.yaml'}: not a regular file" in report
+
+
+@pytest.mark.parametrize("status", ["[draft]", "{a: 1}"])
+def test_a_status_that_is_not_text_is_reported_for_any_role(editor, folder, category, status):
+    path = write_guide(folder)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("status: draft", f"status: {status}"),
+        encoding="utf-8",
+    )
+    report = refused(editor.user, folder)
+    assert f"{path}:{line_of(path, 'status:')}: 'status' must be text" in report
+    assert not Article.objects.exists()
 
 
 def test_too_many_guide_files_are_refused(publisher, folder, category, monkeypatch):
