@@ -370,7 +370,7 @@ class ArticleAdmin(VersionedAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not workflow.can_publish(request.user):
-            fields += versioning.EDITOR_READ_ONLY_FIELDS
+            fields += workflow.PUBLISHER_ONLY_FIELDS
         return fields
 
     def save_model(self, request, obj, form, change):

@@ -5,7 +5,6 @@ an old revision back."""
 import difflib
 
 import reversion
-from django.contrib.auth import get_permission_codename
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html, format_html_join
@@ -26,9 +25,6 @@ FOLLOWED_PARTS = {
 # A guide's parts and the field naming their guide; they follow the guide's rules
 # (tagged items name it through content_type + object_id, see _guide_of).
 GUIDE_PART_FIELDS = {Section: "article_id", Citation: "article_id", RelatedLink: "from_article_id"}
-
-# Fields the change form keeps read-only for anyone who cannot publish.
-EDITOR_READ_ONLY_FIELDS = ["published_at", "needs_review"]
 
 
 def register_models():
@@ -85,7 +81,7 @@ def restore_refusals(user, revision, *, lock: bool = False) -> list[str]:
             guides |= owners
             continue
         action = "change" if row is not None else "add"
-        if not user.has_perm(_permission(model, action)):
+        if not user.has_perm(workflow.permission_name(model, action)):
             refusals.append(_refusal(model, version.object_repr, action))
 
     # revert(delete=True) deletes what was added to these objects since; a guide's
@@ -97,7 +93,8 @@ def restore_refusals(user, revision, *, lock: bool = False) -> list[str]:
         for name in FOLLOWED_PARTS.get(model, []):
             for part in getattr(row, name).all():
                 added_since = str(part.pk) not in wanted.get(type(part), set())
-                if added_since and not user.has_perm(_permission(type(part), "delete")):
+                deletable = user.has_perm(workflow.permission_name(type(part), "delete"))
+                if added_since and not deletable:
                     refusals.append(_refusal(type(part), str(part), "delete"))
 
     guide_rows = {int(pk): row for (model, pk), row in current.items() if model is Article}
@@ -175,14 +172,14 @@ def _guide_refusal(user, guide, state) -> str | None:
     if guide is None and state is None:
         return _("it no longer exists.")
     action = "change" if guide is not None else "add"
-    if not user.has_perm(_permission(Article, action)):
+    if not user.has_perm(workflow.permission_name(Article, action)):
         return _("you may not %(action)s guides.") % {"action": action}
     try:
         workflow.check_edit(user, guide, state["status"] if state else guide.status)
     except PermissionDenied as denied:
         return str(denied)
     if state is not None and not workflow.can_publish(user):
-        for name in EDITOR_READ_ONLY_FIELDS:
+        for name in workflow.PUBLISHER_ONLY_FIELDS:
             field = Article._meta.get_field(name)
             now = getattr(guide, field.attname) if guide is not None else field.get_default()
             if _stored(state.get(field.attname)) != _stored(now):
@@ -197,10 +194,6 @@ def _stored(value):
     if hasattr(value, "microsecond"):
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
     return value
-
-
-def _permission(model, action) -> str:
-    return f"{model._meta.app_label}.{get_permission_codename(action, model._meta)}"
 
 
 def _refusal(model, name, action) -> str:

@@ -11,6 +11,7 @@ page changes only when a Publisher publishes it.
 import logging
 import math
 
+from django.contrib.auth import get_permission_codename
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -24,6 +25,10 @@ from .models import Article, RelatedLink
 logger = logging.getLogger(__name__)
 
 PUBLISH_PERMISSION = "articles.publish_article"
+
+# Fields only a Publisher may set or change, on every path: the change form keeps
+# them read-only for Editors, history restores and imports refuse them.
+PUBLISHER_ONLY_FIELDS = ["published_at", "needs_review"]
 
 # When the next scheduled revision is due (a POSIX timestamp; math.inf: none is),
 # so that requests check the schedule without a query.
@@ -77,6 +82,11 @@ class StaleEdit(ValidationError):
                 _("Copy your edits, reload the page, and apply them again."),
             )
         )
+
+
+def permission_name(model, action: str) -> str:
+    """ "app_label.<action>_<model>", the name user.has_perm() takes."""
+    return f"{model._meta.app_label}.{get_permission_codename(action, model._meta)}"
 
 
 def can_publish(user) -> bool:

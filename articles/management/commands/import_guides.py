@@ -53,9 +53,9 @@ from articles.models import (
 
 # More guide files than this in one import is a mistake; split the import.
 MAX_GUIDE_FILES = 5_000
-# Fields the admin keeps read-only for Editors (ArticleAdmin.get_readonly_fields,
-# and draft_of for everyone): an Editor's file may not set or change them.
-PUBLISHER_ONLY_FIELDS = ["published_at", "needs_review", "draft_of"]
+# An Editor's file may not set or change what the admin keeps from Editors, nor
+# draft_of, which no form edits.
+PUBLISHER_ONLY_FIELDS = [*workflow.PUBLISHER_ONLY_FIELDS, "draft_of"]
 # The guide form's inlines: an import replaces a guide's sections, citations and
 # related links, so it needs what the admin needs to add and delete them.
 GUIDE_PART_PERMISSIONS = [
@@ -93,10 +93,6 @@ def _text(data, key) -> str | None:
     """data[key] when data is a mapping and that is text (else None: a reported problem)."""
     value = data.get(key) if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
-
-
-def _permission(model, action) -> str:
-    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
 
 
 @dataclass
@@ -162,7 +158,7 @@ class Importer:
         if not planned.changed:
             return True
         action = "add" if planned.is_new else "change"
-        if self.user.has_perm(_permission(model, action)):
+        if self.user.has_perm(workflow.permission_name(model, action)):
             return True
         self.problems.append(
             planned.entry.error(
@@ -334,7 +330,7 @@ class Importer:
 
     def _check_guide_role(self, guide: ParsedGuide, article, may_edit_parts) -> None:
         action = "add" if article is None else "change"
-        if not self.user.has_perm(_permission(Article, action)) or not may_edit_parts:
+        if not self.user.has_perm(workflow.permission_name(Article, action)) or not may_edit_parts:
             self.problems.append(guide.error(f"you may not {action} guides"))
             return
         status = guide.meta.get("status")
