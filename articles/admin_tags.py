@@ -23,8 +23,7 @@ from taggit.models import Tag, TaggedItem
 
 from . import workflow
 from .models import Article
-from .redirects import record_move
-from .signals import guides_changed, tag_path
+from .signals import guides_changed, record_tag_move, tag_path
 
 # Keeps each query's list of ids well under every database's parameter limit.
 ID_BATCH = 500
@@ -60,11 +59,8 @@ def merge_tags(sources, target: Tag) -> int:
             TaggedItem.objects.filter(pk__in=duplicates[start : start + ID_BATCH]).delete()
         for start in range(0, len(moving), ID_BATCH):
             TaggedItem.objects.filter(pk__in=moving[start : start + ID_BATCH]).update(tag=target)
-        target_path = tag_path(target.slug)
         for tag in sources:
-            old_path = tag_path(tag.slug)
-            if old_path and target_path:
-                record_move(old_path, target_path)
+            record_tag_move(tag.slug, target.slug)
             # Deleting also moves the content clock (articles.signals).
             tag.delete()
         guides_changed(guide_ids)
@@ -72,11 +68,15 @@ def merge_tags(sources, target: Tag) -> int:
 
 
 class TagAdminForm(forms.ModelForm):
-    # ASCII only, unlike taggit's model field: /tags/<slug>/ takes nothing else.
+    # Letters of any script (医保卡), digits, hyphens: what the tag address carries.
     slug = forms.SlugField(
         label=_("slug"),
         max_length=100,
-        help_text=_("Part of the address: /tags/<slug>/. Changing it redirects the old one."),
+        allow_unicode=True,
+        help_text=_(
+            "The end of the tag's address, as in /en/tags/alipay/. "
+            "Changing it redirects the old one."
+        ),
     )
 
     class Meta:

@@ -1,28 +1,30 @@
-"""RSS and Atom feeds of the latest guides, site-wide and per topic
-(django.contrib.syndication)."""
+"""RSS and Atom feeds of the latest guides in each language, site-wide and per topic
+(django.contrib.syndication; the feed's language is the address's, /en/feeds/…)."""
 
-from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import Article, Category
+from .seo import site_name
 
 FEED_LENGTH = 30
 
 
 class LatestGuidesFeed(Feed):
-    description = "The latest guides published."
+    description = gettext_lazy("The latest guides published.")
 
     def title(self):
-        return f"{settings.SITE_NAME}: latest guides"
+        return _("%(site)s: latest guides") % {"site": site_name()}
 
     def link(self):
         return reverse("articles:home")
 
     def items(self):
-        return Article.objects.published().for_listing()[:FEED_LENGTH]
+        return Article.objects.published().in_language().for_listing()[:FEED_LENGTH]
 
     def item_title(self, article):
         return article.title
@@ -50,16 +52,19 @@ class CategoryFeed(LatestGuidesFeed):
         return get_object_or_404(Category, slug=slug)
 
     def title(self, category):
-        return f"{settings.SITE_NAME}: {category.name}"
+        return f"{site_name()}: {category.name}"
 
     def link(self, category):
         return category.get_absolute_url()
 
     def description(self, category):
-        return category.description or f"The latest guides about {category.name}."
+        return category.description or _("The latest guides about %(topic)s.") % {
+            "topic": category.name
+        }
 
     def items(self, category):
-        return Article.objects.published().filter(category=category).for_listing()[:FEED_LENGTH]
+        guides = Article.objects.published().in_language().filter(category=category)
+        return guides.for_listing()[:FEED_LENGTH]
 
 
 class CategoryAtomFeed(CategoryFeed):

@@ -7,9 +7,11 @@ import sys
 from django.contrib.redirects.middleware import RedirectFallbackMiddleware
 from django.db import OperationalError
 from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
-from django.utils.cache import add_never_cache_headers
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views import defaults
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,53 @@ class GuideRedirectMiddleware(RedirectFallbackMiddleware):
         if response.status_code == 410:
             return render(request, "410.html", status=410)
         return response
+
+
+class LanguageMiddleware(LocaleMiddleware):
+    """Django's LocaleMiddleware (the language from the address, else the cookie and
+    the browser's Accept-Language) without its fallback that sends any unprefixed 404
+    to the visitor's language: there an old English guide's slug does not exist, and
+    the admin's own 404s would leave the admin. LegacyAddressMiddleware does that job."""
+
+    def process_response(self, request, response):
+        if not translation.get_language_from_path(request.path_info):
+            # The page's language came from the cookie or the browser.
+            patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response
+
+
+# Every address was English before the site had languages.
+LEGACY_LANGUAGE = "en"
+
+
+class LegacyAddressMiddleware:
+    """Addresses from before the language prefix (/social-security-inquiry/…) answer
+    301 to the English page (/en/social-security-inquiry/…), query string kept.
+
+    Only for addresses that match no route of their own (so not the admin's 404s).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 404 or translation.get_language_from_path(request.path_info):
+            return response
+        try:
+            resolve(request.path_info)
+            return response  # a page of its own (the admin, /language/…) said 404
+        except Resolver404:
+            pass
+        with translation.override(LEGACY_LANGUAGE):
+            try:
+                match = resolve(f"/{LEGACY_LANGUAGE}{request.path_info}")
+            except Resolver404:
+                return response
+        if match.namespace != "articles":
+            return response
+        return HttpResponsePermanentRedirect(f"/{LEGACY_LANGUAGE}{request.get_full_path()}")
 
 
 class LowercasePathMiddleware:

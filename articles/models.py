@@ -10,11 +10,13 @@ from django.db import models
 from django.db.models import Count, F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItem
+from translated_fields import TranslatedField, to_attribute
+from translated_fields.utils import fallback_to_default
 
 RELATED_ARTICLES_LIMIT = 10
 
@@ -27,7 +29,28 @@ REVISION_LINKS_TO_ORIGINAL = _(
 # live at /<category-slug>/.
 RESERVED_SLUGS = frozenset(
     {"admin", "api", "feedback", "feeds", "laws", "media", "preview", "search", "static", "tags"}
+    | {code for code, _name in settings.LANGUAGES}
 )
+# django.contrib.redirects keeps addresses of up to 200 characters, percent-encoded.
+MAX_ADDRESS_LENGTH = 200
+
+
+def language_choices():
+    return settings.LANGUAGES
+
+
+def translated(field, **kwargs):
+    """One column per language (django-translated-fields: name_en, name_zh_hans, …).
+    `obj.name` reads the active language's text, or the first language's when that is
+    empty; only the first language's is required."""
+    optional = {code: {"blank": True, "unique": False} for code, _name in settings.LANGUAGES[1:]}
+    return TranslatedField(field, optional, attrgetter=fallback_to_default, **kwargs)
+
+
+def primary(name: str) -> str:
+    """The column of a translated field in the first language, which is always filled
+    (for ordering and unique constraints)."""
+    return to_attribute(name, settings.LANGUAGES[0][0])
 
 
 def validate_not_reserved(value):
@@ -61,22 +84,26 @@ class CategoryQuerySet(models.QuerySet):
     def with_guide_counts(self):
         """Each category with `guide_count`, its published guides, in display order
         (Meta.ordering does not apply to aggregate queries)."""
+        in_language = Q(articles__language=translation.get_language())
         return self.annotate(
-            guide_count=Count("articles", filter=published_q("articles__"))
-        ).order_by("position", "name")
+            guide_count=Count("articles", filter=published_q("articles__") & in_language)
+        ).order_by("position", primary("name"))
 
 
 class Category(models.Model):
-    name = models.CharField(_("name"), max_length=100)
+    name = translated(models.CharField(_("name"), max_length=100))
     slug = models.SlugField(
         _("slug"),
         # Short enough that /<category>/<guide>/ fits a redirect's 200 characters.
         max_length=40,
         unique=True,
         validators=[validate_not_reserved],
-        help_text=_("Part of the address: /<slug>/. Lower case letters, digits and hyphens."),
+        help_text=_(
+            "The end of the topic's address, as in /en/pensions/. "
+            "Lower case letters, digits and hyphens."
+        ),
     )
-    description = models.TextField(_("description"), blank=True)
+    description = translated(models.TextField(_("description"), blank=True))
     position = models.PositiveIntegerField(
         _("display order"), default=0, help_text=_("Lower numbers are listed first.")
     )
@@ -84,7 +111,7 @@ class Category(models.Model):
     objects = CategoryQuerySet.as_manager()
 
     class Meta:
-        ordering = ["position", "name"]
+        ordering = ["position", primary("name")]
         verbose_name = _("category")
         verbose_name_plural = _("categories")
         constraints = [
@@ -102,6 +129,10 @@ class ArticleQuerySet(models.QuerySet):
     def published(self):
         """Articles the public may see: published, with a publish time that has come."""
         return self.filter(published_q())
+
+    def in_language(self, language=None):
+        """Versions in `language`, by default the active one (the page's)."""
+        return self.filter(language=language or translation.get_language())
 
     def indexable(self):
         """Guides the search index holds: published ones, scheduled ones included
@@ -145,7 +176,49 @@ class Article(models.Model):
         _("slug"),
         max_length=150,
         unique=True,
-        help_text=_("Part of the address. Changing it later is safe: the old address redirects."),
+        allow_unicode=True,
+        help_text=_(
+            "Part of the address, in any script (a Chinese slug is fine). "
+            "Changing it later is safe: the old address redirects."
+        ),
+    )
+    # Translations: one row per language, joined by translation_group (articles.translation).
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=language_choices,
+        default=settings.LANGUAGES[0][0],
+        help_text=_("The language this version is written in."),
+    )
+    translation_group = models.UUIDField(
+        _("translation group"),
+        default=uuid.uuid4,
+        editable=False,
+        help_text=_("Shared by the language versions of one guide."),
+    )
+    translated_from = models.CharField(
+        _("translated from"),
+        max_length=10,
+        choices=language_choices,
+        blank=True,
+        help_text=_("The language of the version this one translates; empty for an original."),
+    )
+    major_change_at = models.DateTimeField(
+        _("last major change"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the content last changed in a way translations must follow."),
+    )
+    source_change_followed = models.DateTimeField(
+        _("source change followed"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "For a translation: the source's last major change that this text reflects. "
+            "An older value means the translation is out of date."
+        ),
     )
     category = models.ForeignKey(
         Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="articles"
@@ -260,6 +333,16 @@ class Article(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(slug=Lower("slug")), name="article_slug_lowercase"),
+            # Draft revisions share their guide's group and language until they replace it.
+            models.UniqueConstraint(
+                fields=["translation_group", "language"],
+                condition=Q(draft_of__isnull=True),
+                name="article_one_version_per_language",
+            ),
+            models.CheckConstraint(
+                condition=~Q(translated_from=F("language")),
+                name="article_not_translated_from_itself",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="published") | Q(published_at__isnull=False),
                 name="article_published_has_time",
@@ -284,8 +367,13 @@ class Article(models.Model):
             models.Index(
                 fields=["category", "status", "published_at"], name="article_category_pub_idx"
             ),
-            # Serves the home page's latest guides and the site-wide published filter.
+            # Serves the site-wide published filter (the content clock, feeds of all guides).
             models.Index(fields=["status", "published_at"], name="article_status_pub_idx"),
+            # Serves each language's home page, listings and feeds.
+            models.Index(
+                fields=["language", "status", "published_at"], name="article_lang_status_pub_idx"
+            ),
+            models.Index(fields=["translation_group"], name="article_translation_group_idx"),
         ]
 
     def __str__(self):
@@ -297,10 +385,12 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        """Reads self.category: select_related("category") when listing."""
-        return reverse(
-            "articles:article", kwargs={"category": self.category.slug, "slug": self.slug}
-        )
+        """Under the guide's own language prefix. Reads self.category:
+        select_related("category") when listing."""
+        with translation.override(self.language):
+            return reverse(
+                "articles:article", kwargs={"category": self.category.slug, "slug": self.slug}
+            )
 
     def clean(self):
         super().clean()
@@ -310,6 +400,14 @@ class Article(models.Model):
                 errors["previous_article"] = _("A guide cannot precede itself.")
             if self.next_article_id == self.pk:
                 errors["next_article"] = _("A guide cannot follow itself.")
+        if self.translated_from and self.translated_from == self.language:
+            errors["translated_from"] = _("A version cannot be translated from its own language.")
+        if self.slug and self.category_id and self.language in dict(settings.LANGUAGES):
+            if len(self.get_absolute_url()) > MAX_ADDRESS_LENGTH:
+                errors["slug"] = _(
+                    "The address would be too long once encoded: shorten the slug "
+                    "(a Chinese character takes nine of the %(max)d characters)."
+                ) % {"max": MAX_ADDRESS_LENGTH}
         if self.draft_of_id is not None:
             # Publishing the revision replaces its guide: the link would point to itself.
             for field in ["previous_article", "next_article"]:
@@ -326,6 +424,21 @@ class Article(models.Model):
             and self.published_at <= timezone.now()
         )
 
+    def get_translations(self):
+        """The other published language versions of this guide, in LANGUAGES order.
+        After get_neighbours() this costs no query: it reads them in the same one."""
+        if not hasattr(self, "_translations"):
+            self._translations = list(self._translations_query().select_related("category"))
+        order = [code for code, _name in settings.LANGUAGES]
+        return sorted(self._translations, key=lambda version: order.index(version.language))
+
+    def _translations_query(self):
+        return (
+            Article.objects.published()
+            .filter(translation_group=self.translation_group)
+            .exclude(pk=self.pk)
+        )
+
     def _neighbour_query(self, newer: bool):
         """The id of the published guide just before (or after) this one in its category."""
         if newer:
@@ -338,13 +451,16 @@ class Article(models.Model):
                 published_at=self.published_at, pk__lt=self.pk
             )
             order = ("-published_at", "-pk")
-        neighbours = Article.objects.published().filter(side, category_id=self.category_id)
+        neighbours = Article.objects.published().filter(
+            side, category_id=self.category_id, language=self.language
+        )
         return models.Subquery(neighbours.order_by(*order).values("pk")[:1])
 
     def get_neighbours(self):
         """(previous, next): the editor's links when published, else the neighbouring
-        published guides in publication order within the category, in one query.
+        published guides in publication order within the category and language.
 
+        One query, which also reads the other language versions (get_translations).
         Reads previous_article and next_article: select_related them.
         """
         chosen = {
@@ -352,14 +468,19 @@ class Article(models.Model):
             for newer, explicit in [(False, self.previous_article), (True, self.next_article)]
         }
         missing = [newer for newer, article in chosen.items() if article is None]
-        if missing and self.is_published():
-            condition = Q()
-            for newer in missing:
-                condition |= Q(pk=self._neighbour_query(newer))
-            for article in Article.objects.filter(condition).select_related("category"):
-                newer = (article.published_at, article.pk) > (self.published_at, self.pk)
-                if newer in missing:
-                    chosen[newer] = article
+        if not (missing and self.is_published()):
+            return chosen[False], chosen[True]
+        condition = Q(pk__in=self._translations_query().values("pk"))
+        for newer in missing:
+            condition |= Q(pk=self._neighbour_query(newer))
+        self._translations = []
+        for article in Article.objects.filter(condition).select_related("category"):
+            if article.language != self.language:
+                self._translations.append(article)
+                continue
+            newer = (article.published_at, article.pk) > (self.published_at, self.pk)
+            if newer in missing:
+                chosen[newer] = article
         return chosen[False], chosen[True]
 
     def get_related(self, limit: int = RELATED_ARTICLES_LIMIT):
@@ -373,6 +494,7 @@ class Article(models.Model):
         pick_position = picks.filter(to_article=models.OuterRef("pk")).values("position")[:1]
         return list(
             Article.objects.published()
+            .in_language(self.language)
             .filter(Q(pk__in=picks.values("to_article")) | Q(tags__in=tag_ids))
             .exclude(pk=self.pk)
             .annotate(
@@ -428,20 +550,31 @@ class Section(models.Model):
 
     @property
     def anchor(self) -> str:
-        """A readable fragment for the contents list; headings are unique per guide."""
-        return slugify(self.heading) or f"section-{self.pk}"
+        """A readable fragment for the contents list, in the heading's own script (a
+        Chinese heading keeps its characters); headings are unique per guide."""
+        return slugify(self.heading, allow_unicode=True) or f"section-{self.pk}"
 
 
 class Law(models.Model):
-    name = models.CharField(_("name"), max_length=200, unique=True)
-    short_name = models.CharField(_("short name"), max_length=100)
+    name = translated(models.CharField(_("name"), max_length=200, unique=True))
+    short_name = translated(models.CharField(_("short name"), max_length=100))
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     source_url = models.URLField(
         _("official source"), blank=True, help_text=_("The official published text, if online.")
     )
+    authoritative_language = models.CharField(
+        _("authoritative text"),
+        max_length=10,
+        choices=language_choices,
+        blank=True,
+        help_text=_(
+            "The language whose text of the provisions is the official one; "
+            "the others are translations for reference."
+        ),
+    )
 
     class Meta:
-        ordering = ["name"]
+        ordering = [primary("name")]
         verbose_name = _("law")
         verbose_name_plural = _("laws")
         constraints = [
@@ -459,8 +592,12 @@ class LegalProvision(models.Model):
     law = models.ForeignKey(
         Law, verbose_name=_("law"), on_delete=models.PROTECT, related_name="provisions"
     )
-    label = models.CharField(_("label"), max_length=100, help_text=_("For example “Article 23”."))
-    text = models.TextField(_("text"), help_text=_("The provision's wording, as plain text."))
+    label = translated(
+        models.CharField(_("label"), max_length=100, help_text=_("For example “Article 23”."))
+    )
+    text = translated(
+        models.TextField(_("text"), help_text=_("The provision's wording, as plain text."))
+    )
     position = models.PositiveIntegerField(_("order"), default=0)
 
     class Meta:
@@ -468,7 +605,9 @@ class LegalProvision(models.Model):
         verbose_name = _("legal provision")
         verbose_name_plural = _("legal provisions")
         constraints = [
-            models.UniqueConstraint(fields=["law", "label"], name="provision_label_unique_per_law"),
+            models.UniqueConstraint(
+                fields=["law", primary("label")], name="provision_label_unique_per_law"
+            ),
         ]
 
     def __str__(self):
@@ -481,8 +620,14 @@ class LegalProvision(models.Model):
 
     @property
     def anchor(self) -> str:
-        """Readable and stable across databases: labels are unique within a law."""
-        return slugify(self.label) or f"provision-{self.pk}"
+        """Readable, the same in every language, and stable across databases: labels in
+        the first language are unique within a law."""
+        return slugify(getattr(self, primary("label"))) or f"provision-{self.pk}"
+
+    def is_authoritative(self) -> bool:
+        """Whether the text shown now (active language) is the official one. Reads self.law."""
+        official = self.law.authoritative_language
+        return not official or official == translation.get_language()
 
 
 class Citation(models.Model):
@@ -565,11 +710,16 @@ class SearchDocument(models.Model):
     # They come before the long texts: SQLite reads a row's columns in order.
     published_at = models.DateTimeField()
     category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=10, default=settings.LANGUAGES[0][0])
     title = models.TextField()
     summary = models.TextField(blank=True)
     keywords = models.TextField(blank=True, help_text="Tags, law names and provision labels.")
     body = models.TextField(blank=True, help_text="Section headings and text, provisions' text.")
-    cjk = models.TextField(blank=True, help_text="Bigrams of all CJK text, space-separated.")
+    cjk = models.TextField(
+        blank=True,
+        help_text="Bigrams of the CJK text of each field: one line each for title, "
+        "summary, keywords and body.",
+    )
     vector = SearchVectorField(null=True, editable=False)
     title_vector = SearchVectorField(null=True, editable=False)
 
@@ -578,17 +728,24 @@ class SearchDocument(models.Model):
 
 
 class SearchTerm(models.Model):
-    """Words of indexed guides with the number of guides using them: the vocabulary
-    behind "Did you mean …?"."""
+    """Words of indexed guides of one language with the number of that language's
+    guides using them: the vocabulary behind "Did you mean …?" and type-ahead, which
+    so never propose on a Chinese page a word only English guides use."""
 
-    word = models.CharField(max_length=30, primary_key=True)
+    language = models.CharField(max_length=10, default=settings.LANGUAGES[0][0])
+    word = models.CharField(max_length=30)
     length = models.PositiveSmallIntegerField()
     documents = models.IntegerField(default=0)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["language", "word"], name="searchterm_language_word"),
+        ]
         indexes = [
             # Serves the spelling lookup: words of similar length, most used first.
-            models.Index(fields=["length", "-documents"], name="searchterm_length_idx"),
+            models.Index(
+                fields=["language", "length", "-documents"], name="searchterm_lang_length_idx"
+            ),
         ]
 
     def __str__(self):

@@ -4,11 +4,15 @@ addresses, feeds and schema.org structured data (JSON-LD)."""
 import json
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.templatetags.static import static
+from django.urls import reverse, translate_url
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .markdown import html_to_text
 from .models import Section
@@ -18,8 +22,44 @@ _SCRIPT_SAFE = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 _LIST_ITEM = re.compile(r"<li>(.*?)</li>", re.S)
 
 
+def site_name() -> str:
+    """The site's name in the active language (settings.SITE_NAMES, else SITE_NAME)."""
+    return settings.SITE_NAMES.get(translation.get_language()) or settings.SITE_NAME
+
+
 def absolute(path: str) -> str:
     return settings.SITE_URL + path
+
+
+def bcp47(code: str) -> str:
+    """Django's language code as HTML's lang and hreflang write it: zh-hans → zh-Hans."""
+    language, _sep, rest = code.partition("-")
+    if not rest:
+        return language
+    return f"{language}-{rest.title() if len(rest) == 4 else rest.upper()}"
+
+
+# Open Graph wants language_TERRITORY; the territory a language's readers most use.
+OG_LOCALES = {"en": "en_GB", "zh-hans": "zh_CN"}
+
+
+def og_locale(code: str) -> str:
+    return OG_LOCALES.get(code, code.replace("-", "_"))
+
+
+def same_page_in_every_language(path: str) -> dict[str, str]:
+    """{language: path} of a page that exists in every language (home, topics, laws)."""
+    return {code: translate_url(path, code) for code, _name in settings.LANGUAGES}
+
+
+def default_version(versions):
+    """The version for hreflang="x-default": the site's default language, else the
+    original the others translate, else the first."""
+    by_language = {version.language: version for version in versions}
+    if settings.LANGUAGE_CODE in by_language:
+        return by_language[settings.LANGUAGE_CODE]
+    originals = [version for version in versions if not version.translated_from]
+    return (originals or versions)[0]
 
 
 def absolute_static(path: str) -> str:
@@ -52,7 +92,7 @@ class SiteImage:
 
     @property
     def alt(self) -> str:
-        return f"{settings.SITE_NAME}: {self.description}"
+        return f"{site_name()}: {self.description}"
 
     def image_object(self) -> dict:
         return {
@@ -103,10 +143,65 @@ class PageMeta:
     feeds: list[tuple[str, str, str]] = field(default_factory=list)
     # Guides have no picture of their own yet: every page shares the site's.
     image: SiteImage = SHARE_IMAGE
+    # {language code: path} of this page in each language it exists in, itself
+    # included: the language switcher's targets and the hreflang alternates.
+    translations: dict[str, str] = field(default_factory=dict)
+    # hreflang="x-default": the address for visitors of any other language.
+    x_default: str | None = None
+    # False where the other languages' pages are near matches, not this page itself
+    # (a later page of a list): the switcher still uses them, hreflang does not.
+    alternates_are_exact: bool = True
+    language: str = field(default_factory=translation.get_language)
+
+    @property
+    def html_lang(self) -> str:
+        return bcp47(self.language)
+
+    @property
+    def og_locale(self) -> str:
+        return og_locale(self.language)
+
+    @property
+    def alternates(self) -> list[tuple[str, str]]:
+        """(hreflang, absolute URL) pairs for <link rel="alternate">: every language
+        version and x-default, or none when the page has no exact counterpart."""
+        if not self.alternates_are_exact or len(self.translations) < 2:
+            return []
+        order = [code for code, _name in settings.LANGUAGES]
+        pairs = [
+            (bcp47(code), absolute(path))
+            for code, path in sorted(self.translations.items(), key=lambda i: order.index(i[0]))
+        ]
+        default = self.x_default or self.translations.get(settings.LANGUAGE_CODE)
+        if default:
+            pairs.append(("x-default", absolute(default)))
+        return pairs
+
+    def switcher(self) -> list[dict]:
+        """One entry per other language: where its link goes (this page in that
+        language, else that language's home page) and whether it is this page."""
+        entries = []
+        for code, name in settings.LANGUAGES:
+            if code == self.language:
+                continue
+            target = self.translations.get(code)
+            if target is None:
+                with translation.override(code):
+                    target = reverse("articles:home")
+            entries.append(
+                {
+                    "code": code,
+                    "lang": bcp47(code),
+                    "name": name,
+                    "same_page": code in self.translations,
+                    "url": reverse("choose-language", args=[code]) + "?next=" + quote(target),
+                }
+            )
+        return entries
 
     @property
     def full_title(self) -> str:
-        return f"{self.title} | {settings.SITE_NAME}" if self.title else settings.SITE_NAME
+        return f"{self.title} | {site_name()}" if self.title else site_name()
 
     @property
     def canonical_url(self) -> str:
@@ -115,6 +210,16 @@ class PageMeta:
     @property
     def structured_data_json(self) -> SafeString | None:
         return json_ld(self.structured_data) if self.structured_data else None
+
+
+def paged_title(title: str, page_number: int) -> str:
+    if page_number <= 1:
+        return title
+    return _("%(title)s (page %(number)d)") % {"title": title, "number": page_number}
+
+
+def home_crumb() -> tuple[str, str]:
+    return (pgettext("breadcrumb", "Home"), reverse("articles:home"))
 
 
 def paged_path(path: str, page_number: int) -> str:
@@ -136,7 +241,7 @@ def breadcrumb_list(*crumbs) -> dict:
 def publisher() -> dict:
     return {
         "@type": "Organization",
-        "name": settings.SITE_NAME,
+        "name": site_name(),
         "url": absolute("/"),
         "logo": SITE_LOGO.image_object(),
     }
@@ -146,14 +251,15 @@ def website_data() -> dict:
     return {
         "@context": "https://schema.org",
         "@type": "WebSite",
-        "name": settings.SITE_NAME,
-        "url": absolute("/"),
+        "name": site_name(),
+        "url": absolute(reverse("articles:home")),
+        "inLanguage": bcp47(translation.get_language()),
         "publisher": publisher(),
         "potentialAction": {
             "@type": "SearchAction",
             "target": {
                 "@type": "EntryPoint",
-                "urlTemplate": absolute("/search/?q={search_term_string}"),
+                "urlTemplate": absolute(reverse("articles:search") + "?q={search_term_string}"),
             },
             "query-input": "required name=search_term_string",
         },
@@ -164,13 +270,14 @@ def category_data(category, articles, path) -> dict:
     return {
         "@context": "https://schema.org",
         "@graph": [
-            breadcrumb_list(("Home", "/"), (category.name, category.get_absolute_url())),
+            breadcrumb_list(home_crumb(), (category.name, category.get_absolute_url())),
             {
                 "@type": "CollectionPage",
                 "name": category.name,
                 "description": category.description or category.name,
                 "url": absolute(path),
-                "isPartOf": {"@type": "WebSite", "url": absolute("/")},
+                "inLanguage": bcp47(translation.get_language()),
+                "isPartOf": {"@type": "WebSite", "url": absolute(reverse("articles:home"))},
                 "mainEntity": {
                     "@type": "ItemList",
                     "itemListElement": [
@@ -196,6 +303,7 @@ def legislation(provision) -> dict:
         "name": f"{provision.label}, {law.name}",
         "legislationIdentifier": provision.label,
         "text": provision.text,
+        "inLanguage": bcp47(translation.get_language()),
         "url": absolute(provision.get_absolute_url()),
         "isPartOf": {
             "@type": "Legislation",
@@ -221,7 +329,7 @@ def guide_data(article, sections, citations, tags) -> dict:
             "image": [image.image_object() for image in ARTICLE_IMAGES],
             "mainEntityOfPage": url,
             "url": url,
-            "inLanguage": "en",
+            "inLanguage": bcp47(article.language),
             "author": publisher(),
             "publisher": publisher(),
             "articleSection": article.category.name,
@@ -229,7 +337,7 @@ def guide_data(article, sections, citations, tags) -> dict:
             "citation": [legislation(citation.provision) for citation in citations],
         },
         breadcrumb_list(
-            ("Home", "/"),
+            home_crumb(),
             (article.category.name, article.category.get_absolute_url()),
             (article.title, article.get_absolute_url()),
         ),

@@ -53,12 +53,14 @@ remember_before().
 import hashlib
 import logging
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.encoding import iri_to_uri
 from taggit.models import Tag, TaggedItem
 
 from . import workflow
@@ -299,24 +301,45 @@ def redirect_moved_category(sender, instance, raw=False, **kwargs):
     previous = remembered(instance, "slug")
     if raw or not previous or previous == instance.slug:
         return
-    record_move(f"/{previous}/", instance.get_absolute_url())
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            record_move(f"/{code}/{previous}/", instance.get_absolute_url())
     guides = instance.articles.filter(status=Article.Status.PUBLISHED).values_list(
-        "slug", flat=True
+        "language", "slug"
     )
-    for slug in guides:
-        record_move(f"/{previous}/{slug}/", f"/{instance.slug}/{slug}/")
+    for language, slug in guides:
+        # Redirect rows hold addresses as requests carry them: percent-encoded.
+        record_move(
+            iri_to_uri(f"/{language}/{previous}/{slug}/"),
+            iri_to_uri(f"/{language}/{instance.slug}/{slug}/"),
+        )
 
 
 # Tags: whatever renames or deletes one (the tag admin, a merge, the shell), its
 # guides are reindexed and its old address follows it.
 
 
-def tag_path(slug) -> str | None:
-    """The public address of a tag, or None for a slug the address pattern cannot carry."""
+def tag_path(slug, language=None) -> str | None:
+    """The public address of a tag in a language (by default the active one), or None
+    for a slug the address pattern cannot carry."""
     try:
-        return reverse("articles:tag", args=[slug])
+        with translation.override(language or translation.get_language()):
+            return reverse("articles:tag", args=[slug])
     except NoReverseMatch:
         return None
+
+
+def tag_paths(slug) -> list[str]:
+    """The tag's address in every language (a tag's page exists per language)."""
+    paths = [tag_path(slug, code) for code, _name in settings.LANGUAGES]
+    return [path for path in paths if path]
+
+
+def record_tag_move(old_slug, new_slug) -> None:
+    for code, _name in settings.LANGUAGES:
+        old_path, path = tag_path(old_slug, code), tag_path(new_slug, code)
+        if old_path and path:
+            record_move(old_path, path)
 
 
 def tagged_guide_ids(tag_id) -> list[int]:
@@ -349,9 +372,7 @@ def redirect_renamed_tag(sender, instance, created, raw=False, **kwargs):
     previous = remembered(instance, "slug")
     if raw or previous is None or previous == instance.slug:
         return
-    old_path, path = tag_path(previous), tag_path(instance.slug)
-    if old_path and path:
-        record_move(old_path, path)
+    record_tag_move(previous, instance.slug)
 
 
 @receiver(post_save, sender=Tag)
@@ -362,8 +383,7 @@ def reindex_renamed_tag(sender, instance, created, **kwargs):
 
 @receiver(post_delete, sender=Tag)
 def forget_deleted_tag(sender, instance, **kwargs):
-    path = tag_path(instance.slug)
-    if path:  # old addresses of the tag would lead to a missing page
+    for path in tag_paths(instance.slug):  # old addresses would lead to a missing page
         drop_redirects_to(path)
     guides_changed(remembered(instance, "guide_ids") or [])
 
@@ -371,13 +391,25 @@ def forget_deleted_tag(sender, instance, **kwargs):
 # Law
 
 
-remember_before(pre_save, LegalProvision, "text")
+def provision_texts(provision) -> tuple:
+    """The provision's wording in every language: a change to any needs a check."""
+    return tuple(getattr(provision, column) for column in LegalProvision.text.fields)
+
+
+remember_before(
+    pre_save,
+    LegalProvision,
+    "texts",
+    read=lambda pk: (
+        LegalProvision.objects.filter(pk=pk).values_list(*LegalProvision.text.fields).first()
+    ),
+)
 
 
 @receiver(post_save, sender=LegalProvision)
 def flag_guides_quoting_amended_law(sender, instance, raw=False, **kwargs):
-    previous = remembered(instance, "text")
-    if not raw and previous is not None and previous != instance.text:
+    previous = remembered(instance, "texts")
+    if not raw and previous is not None and previous != provision_texts(instance):
         workflow.flag_guides_citing(instance)
 
 

@@ -1,7 +1,9 @@
-"""Sitemaps (django.contrib.sitemaps) of every public page, and nothing else.
+"""Sitemaps (django.contrib.sitemaps) of every public page in every language, with
+each page's language versions as hreflang alternates, and nothing else.
 
 Each section reads only the columns its URLs need, in one query per sitemap
-page (at most 50,000 URLs each), so 100,000 guides cost no per-item queries.
+page (at most 50,000 URLs each) plus one for the guides' other language versions,
+so 100,000 guides cost no per-item queries.
 """
 
 from urllib.parse import urlsplit
@@ -10,9 +12,19 @@ from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.db.models import Count, Max
 from django.urls import reverse
+from django.utils.encoding import iri_to_uri
 from taggit.models import Tag
 
 from .models import Article, Category, Law, published_q
+from .seo import bcp47, default_version
+from .signals import tag_path
+
+# Translation groups looked up per query (well under SQLite's variable limit).
+GROUP_BATCH = 5_000
+
+
+def language_codes() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
 
 
 class PublicSitemap(Sitemap):
@@ -20,6 +32,41 @@ class PublicSitemap(Sitemap):
 
     def get_protocol(self, protocol=None):
         return urlsplit(settings.SITE_URL).scheme or "https"
+
+    def _urls(self, page, protocol, domain):
+        urls = super()._urls(page, protocol, domain)
+        site = f"{protocol}://{domain}"
+        items = [url["item"] for url in urls]
+        for url, alternates in zip(urls, self.alternates(items), strict=True):
+            url["alternates"] = [
+                {"lang_code": lang, "location": site + path} for lang, path in alternates
+            ]
+        return urls
+
+    def alternates(self, items) -> list[list[tuple[str, str]]]:
+        """Per item, its (hreflang, path) alternates: none by default."""
+        return [[] for _item in items]
+
+
+class InEveryLanguage(PublicSitemap):
+    """Pages that exist in every language (topics, laws, the home page): one URL per
+    language, each listing all of them and x-default (the default language's)."""
+
+    i18n = True
+
+    def alternates(self, items):
+        result = []
+        for item in items:
+            pairs = [(bcp47(code), self._location(item, code)) for code in language_codes()]
+            pairs.append(("x-default", self._location(item, settings.LANGUAGE_CODE)))
+            result.append(pairs)
+        return result
+
+
+def guide_path(language, category_slug, slug) -> str:
+    """The pattern of articles:article without a reverse() per guide, percent-encoded
+    like reverse() (slugs may be Chinese)."""
+    return iri_to_uri(f"/{language}/{category_slug}/{slug}/")
 
 
 class GuideSitemap(PublicSitemap):
@@ -30,7 +77,7 @@ class GuideSitemap(PublicSitemap):
         return (
             Article.objects.published()
             .select_related("category")
-            .only("slug", "updated_at", "category__slug")
+            .only("slug", "language", "translation_group", "updated_at", "category__slug")
             .order_by("pk")
         )
 
@@ -38,11 +85,37 @@ class GuideSitemap(PublicSitemap):
         return article.updated_at
 
     def location(self, article):
-        # The pattern of articles:article, without a reverse() per guide.
-        return f"/{article.category.slug}/{article.slug}/"
+        return guide_path(article.language, article.category.slug, article.slug)
+
+    def alternates(self, items):
+        groups = list({article.translation_group for article in items})
+        versions = {}
+        for start in range(0, len(groups), GROUP_BATCH):
+            batch = (
+                Article.objects.published()
+                .filter(translation_group__in=groups[start : start + GROUP_BATCH])
+                .select_related("category")
+                .only("slug", "language", "translated_from", "translation_group", "category__slug")
+            )
+            for version in batch:
+                versions.setdefault(version.translation_group, []).append(version)
+        order = language_codes()
+        result = []
+        for article in items:
+            group = sorted(
+                versions.get(article.translation_group, []),
+                key=lambda version: order.index(version.language),
+            )
+            if len(group) < 2:
+                result.append([])
+                continue
+            pairs = [(bcp47(version.language), self.location(version)) for version in group]
+            pairs.append(("x-default", self.location(default_version(group))))
+            result.append(pairs)
+        return result
 
 
-class CategorySitemap(PublicSitemap):
+class CategorySitemap(InEveryLanguage):
     changefreq = "weekly"
     priority = 0.6
 
@@ -57,26 +130,32 @@ class CategorySitemap(PublicSitemap):
 
 
 class TagSitemap(PublicSitemap):
+    """A tag's page exists in each language that has published guides with the tag."""
+
     changefreq = "weekly"
     priority = 0.4
 
     def items(self):
-        # Only tags of published guides have a page (articles.views.TagView).
-        public = Article.objects.published().values("pk")
-        return (
-            Tag.objects.filter(
-                taggit_taggeditem_items__object_id__in=public,
-                taggit_taggeditem_items__content_type__model="article",
+        pages = []
+        for code in language_codes():
+            public = Article.objects.published().filter(language=code).values("pk")
+            tags = (
+                Tag.objects.filter(
+                    taggit_taggeditem_items__object_id__in=public,
+                    taggit_taggeditem_items__content_type__model="article",
+                )
+                .distinct()
+                .order_by("pk")
             )
-            .distinct()
-            .order_by("pk")
-        )
+            pages.extend((tag, code) for tag in tags)
+        return pages
 
-    def location(self, tag):
-        return reverse("articles:tag", kwargs={"slug": tag.slug})
+    def location(self, page):
+        tag, code = page
+        return tag_path(tag.slug, code)
 
 
-class LawSitemap(PublicSitemap):
+class LawSitemap(InEveryLanguage):
     changefreq = "monthly"
     priority = 0.5
 
@@ -84,7 +163,7 @@ class LawSitemap(PublicSitemap):
         return Law.objects.order_by("pk")
 
 
-class PageSitemap(PublicSitemap):
+class PageSitemap(InEveryLanguage):
     changefreq = "daily"
     priority = 1.0
 

@@ -3,9 +3,10 @@ from django.urls import path, register_converter
 from . import feeds, views
 
 
-class TagSlugConverter:
-    """Tag slugs as django-taggit makes them: letters of any script (社保), digits,
-    hyphens and underscores. Links carry them percent-encoded."""
+class UnicodeSlugConverter:
+    """Slugs in any script, as django-taggit makes tag slugs and as guide slugs may be
+    (社保, 激活医保卡): letters, digits, hyphens and underscores. Links carry them
+    percent-encoded."""
 
     regex = r"[-\w]+"
 
@@ -16,7 +17,8 @@ class TagSlugConverter:
         return value
 
 
-register_converter(TagSlugConverter, "tagslug")
+register_converter(UnicodeSlugConverter, "tagslug")
+register_converter(UnicodeSlugConverter, "guideslug")
 
 app_name = "articles"
 
@@ -28,11 +30,11 @@ urlpatterns = [
     path("feeds/latest.atom", feeds.LatestGuidesAtomFeed(), name="feed-atom"),
     path("feeds/<slug:slug>.rss", feeds.CategoryFeed(), name="category-feed-rss"),
     path("feeds/<slug:slug>.atom", feeds.CategoryAtomFeed(), name="category-feed-atom"),
-    path("feedback/<slug:slug>/", views.feedback, name="feedback"),
-    path("feedback/<slug:slug>/comment/", views.feedback_comment, name="feedback-comment"),
+    path("feedback/<guideslug:slug>/", views.feedback, name="feedback"),
+    path("feedback/<guideslug:slug>/comment/", views.feedback_comment, name="feedback-comment"),
     path("tags/<tagslug:slug>/", views.tag, name="tag"),
     path("laws/", views.law_list, name="law-list"),
     path("laws/<slug:slug>/", views.law_detail, name="law"),
     path("<slug:slug>/", views.category, name="category"),
-    path("<slug:category>/<slug:slug>/", views.article_detail, name="article"),
+    path("<slug:category>/<guideslug:slug>/", views.article_detail, name="article"),
 ]

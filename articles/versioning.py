@@ -173,7 +173,7 @@ def _guide_refusal(user, guide, state) -> str | None:
         return _("it no longer exists.")
     action = "change" if guide is not None else "add"
     if not user.has_perm(workflow.permission_name(Article, action)):
-        return _("you may not %(action)s guides.") % {"action": action}
+        return _("you may not change guides.") if guide else _("you may not add guides.")
     try:
         workflow.check_edit(user, guide, state["status"] if state else guide.status)
     except PermissionDenied as denied:

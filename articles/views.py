@@ -10,13 +10,19 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Prefetch
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, translate_url
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 from taggit.models import Tag
+from translated_fields import to_attribute
 
 from . import feedback as feedback_rules
 from . import seo
@@ -41,8 +47,8 @@ PREVIEW_ROBOTS = "noindex, nofollow"
 
 def site_feeds():
     return [
-        ("application/rss+xml", "Latest guides (RSS)", reverse("articles:feed-rss")),
-        ("application/atom+xml", "Latest guides (Atom)", reverse("articles:feed-atom")),
+        ("application/rss+xml", _("Latest guides (RSS)"), reverse("articles:feed-rss")),
+        ("application/atom+xml", _("Latest guides (Atom)"), reverse("articles:feed-atom")),
     ]
 
 
@@ -50,14 +56,19 @@ def site_feeds():
 def home(request):
     """Categories with their count of published guides, and the latest guides."""
     categories = Category.objects.with_guide_counts()
-    latest = Article.objects.published().for_listing()[:LATEST_ON_HOME]
+    latest = Article.objects.published().in_language().for_listing()[:LATEST_ON_HOME]
+    path = reverse("articles:home")
     meta = seo.PageMeta(
         title="",
-        description="Clear, step-by-step guides to public services: what to do, where to go, "
-        "and what the law says.",
-        path="/",
+        description=_(
+            "Clear, step-by-step guides to public services: what to do, where to go, "
+            "and what the law says."
+        ),
+        path=path,
         structured_data=seo.website_data(),
         feeds=site_feeds(),
+        translations=seo.same_page_in_every_language(path),
+        x_default=reverse("language-home"),
     )
     context = {"categories": categories, "latest": latest, "meta": meta}
     return render(request, "articles/home.html", context)
@@ -70,16 +81,24 @@ def article_detail(request, category, slug):
     An address with an outdated category answers 301 to the current one.
     """
     article = get_object_or_404(Article.objects.published().for_page(), slug=slug)
-    if article.category.slug != category:
+    if article.category.slug != category or article.language != translation.get_language():
         return redirect(article, permanent=True)
     return render_guide(request, article)
 
 
 def render_guide(request, article, preview=False):
-    """The guide page; previews use the same template, marked noindex and uncached."""
+    """The guide page; previews use the same template, marked noindex and uncached.
+    The page is in the guide's language whatever the address (previews have none)."""
+    with translation.override(article.language):
+        return _render_guide(request, article, preview)
+
+
+def _render_guide(request, article, preview):
     sections, citations = article.sections.all(), article.citations.all()
     # Alphabetical, so the page does not depend on the order tags were added.
     tags = sorted(article.tags.all(), key=lambda tag: tag.name.casefold())
+    previous, following = article.get_neighbours()  # reads the translations too
+    versions = [article, *article.get_translations()]
     meta = seo.PageMeta(
         title=article.title,
         description=article.summary,
@@ -88,8 +107,9 @@ def render_guide(request, article, preview=False):
         noindex=preview,
         structured_data=None if preview else seo.guide_data(article, sections, citations, tags),
         feeds=site_feeds(),
+        translations={version.language: version.get_absolute_url() for version in versions},
+        x_default=seo.default_version(versions).get_absolute_url(),
     )
-    previous, following = article.get_neighbours()
     context = {
         "preview": preview,
         "article": article,
@@ -133,8 +153,7 @@ class GuideListView(ListView):
     context_object_name = "articles"
 
     def page_title(self, page_number):
-        title = self.list_title()
-        return title if page_number == 1 else f"{title} (page {page_number})"
+        return seo.paged_title(self.list_title(), page_number)
 
 
 class CategoryView(GuideListView):
@@ -142,7 +161,9 @@ class CategoryView(GuideListView):
 
     def get_queryset(self):
         self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
-        return Article.objects.published().filter(category=self.category).for_listing()
+        return (
+            Article.objects.published().in_language().filter(category=self.category).for_listing()
+        )
 
     def list_title(self):
         return self.category.name
@@ -150,25 +171,30 @@ class CategoryView(GuideListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(category=self.category, **kwargs)
         number = context["page_obj"].number
-        path = seo.paged_path(self.category.get_absolute_url(), number)
+        first_page = self.category.get_absolute_url()
+        path = seo.paged_path(first_page, number)
+        name = self.category.name
         context["meta"] = seo.PageMeta(
             title=self.page_title(number),
-            description=self.category.description or f"Guides about {self.category.name}.",
+            description=self.category.description or _("Guides about %(topic)s.") % {"topic": name},
             path=path,
             structured_data=seo.category_data(self.category, context["articles"], path),
             feeds=[
                 *site_feeds(),
                 (
                     "application/rss+xml",
-                    f"{self.category.name} (RSS)",
+                    f"{name} (RSS)",
                     reverse("articles:category-feed-rss", args=[self.category.slug]),
                 ),
                 (
                     "application/atom+xml",
-                    f"{self.category.name} (Atom)",
+                    f"{name} (Atom)",
                     reverse("articles:category-feed-atom", args=[self.category.slug]),
                 ),
             ],
+            # Later pages differ by language: the switcher leads to the topic's first page.
+            translations=seo.same_page_in_every_language(first_page),
+            alternates_are_exact=number == 1,
         )
         return context
 
@@ -180,10 +206,24 @@ class TagView(GuideListView):
 
     def get_queryset(self):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
-        return Article.objects.published().filter(tags=self.tag).for_listing()
+        return Article.objects.published().in_language().filter(tags=self.tag).for_listing()
 
     def list_title(self):
-        return f"Guides tagged “{self.tag.name}”"
+        return _("Guides tagged “%(tag)s”") % {"tag": self.tag.name}
+
+    def tag_in_every_language(self):
+        """This tag's page in each language that has published guides with it."""
+        languages = (
+            Article.objects.published()
+            .filter(tags=self.tag)
+            .exclude(language=translation.get_language())
+            .values_list("language", flat=True)
+            .distinct()
+        )
+        path = reverse("articles:tag", args=[self.tag.slug])
+        translations = seo.same_page_in_every_language(path)
+        own = translation.get_language()
+        return {code: url for code, url in translations.items() if code in {own, *languages}}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(tag=self.tag, **kwargs)
@@ -191,13 +231,15 @@ class TagView(GuideListView):
         path = seo.paged_path(reverse("articles:tag", args=[self.tag.slug]), number)
         context["meta"] = seo.PageMeta(
             title=self.page_title(number),
-            description=f"Guides about {self.tag.name}.",
+            description=_("Guides about %(topic)s.") % {"topic": self.tag.name},
             path=path,
             structured_data={
                 "@context": "https://schema.org",
-                **seo.breadcrumb_list(("Home", "/"), (self.tag.name, path)),
+                **seo.breadcrumb_list(seo.home_crumb(), (self.tag.name, path)),
             },
             feeds=site_feeds(),
+            translations=self.tag_in_every_language(),
+            alternates_are_exact=number == 1,
         )
         return context
 
@@ -205,15 +247,22 @@ class TagView(GuideListView):
 class LawListView(ListView):
     template_name = "articles/law_list.html"
     context_object_name = "laws"
-    queryset = Law.objects.annotate(provision_count=Count("provisions")).order_by("name")
+
+    def get_queryset(self):
+        # By name in the page's language (the first language's where none is given).
+        return Law.objects.annotate(provision_count=Count("provisions")).order_by(
+            to_attribute("name"), "pk"
+        )
 
     def get_context_data(self, **kwargs):
+        path = reverse("articles:law-list")
         return super().get_context_data(
             meta=seo.PageMeta(
-                title="Laws cited in our guides",
-                description="The laws and provisions our guides are based on.",
-                path=reverse("articles:law-list"),
+                title=_("Laws cited in our guides"),
+                description=_("The laws and provisions our guides are based on."),
+                path=path,
                 feeds=site_feeds(),
+                translations=seo.same_page_in_every_language(path),
             ),
             **kwargs,
         )
@@ -222,18 +271,23 @@ class LawListView(ListView):
 @public_page
 def law_detail(request, slug):
     """A law's provisions, each with the published guides that cite it."""
-    citing = Citation.objects.filter(published_q("article__")).select_related("article__category")
+    citing = Citation.objects.filter(
+        published_q("article__"), article__language=translation.get_language()
+    ).select_related("article__category")
     provisions = LegalProvision.objects.prefetch_related(
         Prefetch("citations", queryset=citing.order_by("article__title"))
     )
     law = get_object_or_404(
         Law.objects.prefetch_related(Prefetch("provisions", queryset=provisions)), slug=slug
     )
+    path = law.get_absolute_url()
     meta = seo.PageMeta(
         title=law.name,
-        description=f"The provisions of the {law.name} cited in our guides, "
-        "and the guides that rely on them.",
-        path=law.get_absolute_url(),
+        description=_(
+            "The provisions of the %(law)s cited in our guides, and the guides that rely on them."
+        )
+        % {"law": law.name},
+        path=path,
         structured_data={
             "@context": "https://schema.org",
             "@type": "Legislation",
@@ -241,8 +295,10 @@ def law_detail(request, slug):
             "alternateName": law.short_name,
             "url": seo.absolute(law.get_absolute_url()),
             "hasPart": [seo.legislation(p) for p in law.provisions.all()],
+            "inLanguage": seo.bcp47(translation.get_language()),
         },
         feeds=site_feeds(),
+        translations=seo.same_page_in_every_language(path),
     )
     return render(request, "articles/law_detail.html", {"law": law, "meta": meta})
 
@@ -253,15 +309,56 @@ law_list = public_page(LawListView.as_view())
 
 
 def robots_txt(request):
-    """Crawlers: everything public, not the admin, search results or previews."""
+    """Crawlers: everything public, not the admin, search results, previews or the
+    language switcher's redirects."""
+    searches = []
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            searches.append(f"Disallow: {reverse('articles:search')}")
     lines = [
         "User-agent: *",
         "Disallow: /admin/",
-        "Disallow: /search/",
+        *searches,
         "Disallow: /preview/",
+        "Disallow: /language/",
         f"Sitemap: {seo.absolute(reverse('sitemap-index'))}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+def language_home(request):
+    """/ : the home page in the visitor's language (the switcher's cookie, then the
+    browser's Accept-Language, then the site default). The answer depends on the
+    visitor, so no cache may keep it."""
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        response = HttpResponseRedirect(reverse("articles:home"))
+    patch_vary_headers(response, ["Cookie", "Accept-Language"])
+    return private(response)
+
+
+def choose_language(request, code):
+    """The switcher's links: remember the visitor's language for "/" and go to `next`,
+    the page in that language (a path of this site under /<code>/), else its home."""
+    if code not in dict(settings.LANGUAGES):
+        raise Http404("No such language")
+    with translation.override(code):
+        home_page = reverse("articles:home")
+    target = request.GET.get("next", "")
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts=None) and target.startswith(
+        home_page
+    )
+    response = HttpResponseRedirect(target if safe else home_page)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return private(response)
 
 
 SEARCH_PAGE_SIZE = 10
@@ -276,7 +373,10 @@ def search(request):
     raw_query = request.GET.get("q", "")
     category = _optional(Category.objects.all(), request.GET.get("category"))
     tag = _optional(Tag.objects.all(), request.GET.get("tag"))
-    promoted, results = search_guides(raw_query, category=category, tag=tag)
+    # ?lang=all searches the guides of every language; by default, the page's.
+    every_language = request.GET.get("lang") == "all"
+    language = None if every_language else translation.get_language()
+    promoted, results = search_guides(raw_query, category=category, tag=tag, language=language)
     paginator = Paginator(results, SEARCH_PAGE_SIZE, orphans=2)
     page = _page_or_404(paginator, request.GET.get("page"))
     query = results.query
@@ -293,17 +393,26 @@ def search(request):
         and category is None
         or bool(request.GET.get("tag"))
         and tag is None,
-        "did_you_mean": did_you_mean(query),
+        "every_language": every_language,
+        "did_you_mean": did_you_mean(query, language=language),
         "categories": Category.objects.with_guide_counts().filter(guide_count__gt=0),
     }
     if query.is_empty or results.count() == 0:
-        context["popular"] = Article.objects.published().for_listing()[:LATEST_ON_HOME]
-    title = f"Search results for “{query.text}”" if not query.is_empty else "Search guides"
+        context["popular"] = (
+            Article.objects.published().in_language().for_listing()[:LATEST_ON_HOME]
+        )
+    if query.is_empty:
+        title = _("Search guides")
+    else:
+        title = _("Search results for “%(query)s”") % {"query": query.text}
     context["meta"] = seo.PageMeta(
-        title=title if page.number == 1 else f"{title} (page {page.number})",
-        description=f"Search the guides of {settings.SITE_NAME}.",
+        title=seo.paged_title(title, page.number),
+        description=_("Search the guides of %(site)s.") % {"site": seo.site_name()},
         path=reverse("articles:search"),
         noindex=True,
+        translations={
+            code: translate_url(request.get_full_path(), code) for code, _name in settings.LANGUAGES
+        },
     )
     return render(request, "articles/search.html", context)
 
@@ -311,7 +420,8 @@ def search(request):
 @private_page
 def search_suggestions(request):
     """JSON titles for the search box as a citizen types: {"suggestions": [...]}."""
-    return JsonResponse({"suggestions": suggest(request.GET.get("q", ""))})
+    language = None if request.GET.get("lang") == "all" else translation.get_language()
+    return JsonResponse({"suggestions": suggest(request.GET.get("q", ""), language=language)})
 
 
 def _optional(queryset, slug):
@@ -330,7 +440,9 @@ def _page_or_404(paginator, number):
 
 class FeedbackCommentForm(forms.Form):
     comment = forms.CharField(
-        label="What were you looking for? (optional, do not include personal details)",
+        label=gettext_lazy(
+            "What were you looking for? (optional, do not include personal details)"
+        ),
         max_length=FeedbackComment.MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": FeedbackComment.MAX_LENGTH}),
     )
@@ -355,20 +467,23 @@ def _feedback_response(request, article, status, context, json):
 
 
 VOTE_REFUSALS = {
-    feedback_rules.Outcome.OVER_HOURLY_LIMIT: "You have sent a lot of feedback in the last hour. "
-    "Please try again later.",
+    feedback_rules.Outcome.OVER_HOURLY_LIMIT: gettext_lazy(
+        "You have sent a lot of feedback in the last hour. Please try again later."
+    ),
 }
 COMMENT_REFUSALS = {
-    feedback_rules.Outcome.OVER_HOURLY_LIMIT: "You have sent several comments in the last hour. "
-    "Please try again later.",
-    feedback_rules.Outcome.GUIDE_FULL_TODAY: "This guide has received all the comments we can "
-    "read today. Please try again tomorrow.",
+    feedback_rules.Outcome.OVER_HOURLY_LIMIT: gettext_lazy(
+        "You have sent several comments in the last hour. Please try again later."
+    ),
+    feedback_rules.Outcome.GUIDE_FULL_TODAY: gettext_lazy(
+        "This guide has received all the comments we can read today. Please try again tomorrow."
+    ),
 }
 
 
 def _feedback_refusal(request, article, verdict, messages):
     """429 Too Many Requests, saying which limit was reached and when to come back."""
-    message = messages[verdict.outcome]
+    message = str(messages[verdict.outcome])
     response = _feedback_response(request, article, 429, {"error": message}, {"error": message})
     if verdict.retry_after:
         response["Retry-After"] = str(verdict.retry_after)
@@ -386,8 +501,8 @@ def feedback(request, slug):
             request,
             article,
             400,
-            {"error": "Choose Yes or No."},
-            {"error": "Choose yes or no."},
+            {"error": _("Choose Yes or No.")},
+            {"error": _("Choose Yes or No.")},
         )
     verdict = feedback_rules.cast_vote(request, article, helpful=answer == "yes")
     if verdict.outcome is feedback_rules.Outcome.ALREADY_VOTED:
@@ -396,7 +511,7 @@ def feedback(request, slug):
             article,
             429,
             {"already": True},
-            {"error": "You have already told us about this page today. Thank you."},
+            {"error": _("You have already told us about this page today. Thank you.")},
         )
     if not verdict.counted:
         return _feedback_refusal(request, article, verdict, VOTE_REFUSALS)

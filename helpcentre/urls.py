@@ -1,9 +1,10 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
 from articles.sitemaps import SITEMAPS
-from articles.views import preview, robots_txt, shared_preview
+from articles.views import choose_language, language_home, preview, robots_txt, shared_preview
 from articles.wellknown import security_txt
 
 admin.site.site_header = "Help centre administration"
@@ -28,6 +29,11 @@ urlpatterns = [
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),
-    # Last: category and guide pages live at the top level, /<category>/<guide>/.
-    path("", include("articles.urls")),
+    # "/" sends each visitor to their language's home page; the switcher sets the choice.
+    path("", language_home, name="language-home"),
+    path("language/<str:code>/", choose_language, name="choose-language"),
 ]
+# Every public page in each language: /en/…, /zh-hans/… (category and guide pages at
+# /<language>/<category>/<guide>/). Old addresses without a prefix answer 301 to /en/
+# (articles.middleware.LegacyAddressMiddleware).
+urlpatterns += i18n_patterns(path("", include("articles.urls")))

@@ -9,6 +9,7 @@ from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import translation
 
 from tests.factories import StaffMember, make_staff_member
 from tests.helpers import load_demo
@@ -88,6 +89,15 @@ def _empty_caches(request):
         request.getfixturevalue("db")
     empty_test_caches(with_database)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _site_default_language():
+    # A request leaves its page's language active in this thread (LocaleMiddleware
+    # does not reset it): each test starts in the site's default language.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True, scope="session")

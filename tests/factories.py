@@ -25,9 +25,18 @@ def _next() -> int:
     return next(_sequence)
 
 
+def _in_english(fields: dict, *names) -> dict:
+    """Translated fields given by their plain name (name=…) fill the English column."""
+    for name in names:
+        if name in fields:
+            fields[f"{name}_en"] = fields.pop(name)
+    return fields
+
+
 def make_category(**fields) -> Category:
     n = _next()
-    fields.setdefault("name", f"Category {n}")
+    _in_english(fields, "name", "description")
+    fields.setdefault("name_en", f"Category {n}")
     fields.setdefault("slug", f"category-{n}")
     return Category.objects.create(**fields)
 
@@ -48,6 +57,17 @@ def make_article(tags=(), **fields) -> Article:
     return article
 
 
+def make_translation(source, language="zh-hans", **fields) -> Article:
+    """A published version of `source` in another language, in its translation group."""
+    fields.setdefault("category", source.category)
+    return make_article(
+        language=language,
+        translation_group=source.translation_group,
+        translated_from=source.language,
+        **fields,
+    )
+
+
 def make_draft(**fields) -> Article:
     return make_article(status=Article.Status.DRAFT, published_at=None, **fields)
 
@@ -63,16 +83,18 @@ def make_section(article, **fields) -> Section:
 
 def make_law(**fields) -> Law:
     n = _next()
-    fields.setdefault("name", f"Law number {n}")
-    fields.setdefault("short_name", f"Law {n}")
+    _in_english(fields, "name", "short_name")
+    fields.setdefault("name_en", f"Law number {n}")
+    fields.setdefault("short_name_en", f"Law {n}")
     fields.setdefault("slug", f"law-{n}")
     return Law.objects.create(**fields)
 
 
 def make_provision(law=None, **fields) -> LegalProvision:
     n = _next()
-    fields.setdefault("label", f"Article {n}")
-    fields.setdefault("text", f"Text of provision {n}.")
+    _in_english(fields, "label", "text")
+    fields.setdefault("label_en", f"Article {n}")
+    fields.setdefault("text_en", f"Text of provision {n}.")
     fields.setdefault("position", n)
     return LegalProvision.objects.create(law=law or make_law(), **fields)
 

@@ -9,7 +9,7 @@ import random
 import re
 import xml.etree.ElementTree as ET
 from http import HTTPStatus
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import html5lib
 from django.core.management import call_command
@@ -20,8 +20,11 @@ from articles.models import Article, GuideFeedback
 
 SEED_SLUG = "how-to-activate-alipay-medical-insurance-card"
 SEED_TITLE = "How to activate Alipay medical insurance card"
-SEED_URL = f"/social-security-inquiry/{SEED_SLUG}/"
-DEMO_GUIDES = 13
+SEED_URL = f"/en/social-security-inquiry/{SEED_SLUG}/"
+# The seed guide's Chinese version (fixtures/demo-zh-hans.json), percent-encoded as in links.
+SEED_ZH_SLUG = "支付宝医保卡激活"
+SEED_ZH_TITLE = "支付宝医保卡怎么激活"
+SEED_ZH_URL = "/zh-hans/social-security-inquiry/" + quote(SEED_ZH_SLUG) + "/"
 
 
 def load_demo() -> Article:
@@ -68,7 +71,7 @@ def assert_valid_datetimes(markup: str) -> None:
 
 def assert_good_page(markup: str) -> None:
     assert markup.lstrip().lower().startswith("<!doctype html>")
-    assert '<html lang="en">' in markup
+    assert re.search(r'<html lang="(en|zh-Hans)">', markup)
     assert_valid_html(markup)
     assert_headings_well_ordered(markup)
     assert_valid_datetimes(markup)
@@ -146,7 +149,7 @@ def new_address() -> str:
 
 def vote(client, article, answer, headers=SAME_SITE, address=None):
     return client.post(
-        f"/feedback/{article.slug}/",
+        f"/en/feedback/{article.slug}/",
         {"helpful": answer},
         headers=headers,
         REMOTE_ADDR=address or new_address(),
@@ -155,7 +158,7 @@ def vote(client, article, answer, headers=SAME_SITE, address=None):
 
 def send_comment(client, article, text, headers=SAME_SITE, address=None):
     return client.post(
-        f"/feedback/{article.slug}/comment/",
+        f"/en/feedback/{article.slug}/comment/",
         {"comment": text},
         headers=headers,
         REMOTE_ADDR=address or new_address(),
@@ -172,7 +175,9 @@ def counts(article) -> tuple[int, int]:
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 LINK = re.compile(r'<a [^>]*href="([^"#]*)')
-CRAWL_SKIPS = ("/admin/", "/static/", "/feeds/", "/search/")
+CRAWL_SKIPS = re.compile(r"/(admin|static)/|/[-a-z]+/(feeds|search)/")
+# The language switcher's links set a cookie and redirect to ?next=: crawl where they lead.
+SWITCHER = "/language/"
 
 
 def sitemap_urls(client) -> list[str]:
@@ -187,7 +192,7 @@ def sitemap_urls(client) -> list[str]:
     return urls
 
 
-def crawl(client, start="/") -> dict[str, int]:
+def crawl(client, start="/en/") -> dict[str, int]:
     """Every internal page reachable from `start`, with its status."""
     seen, queue, found = set(), [start], {}
     while queue and len(seen) < 500:
@@ -201,7 +206,9 @@ def crawl(client, start="/") -> dict[str, int]:
             continue
         for href in LINK.findall(response.content.decode()):
             target = urlsplit(urljoin("http://testserver" + path, href.replace("&amp;", "&")))
-            if target.netloc != "testserver" or target.path.startswith(CRAWL_SKIPS):
+            if target.path.startswith(SWITCHER):
+                target = urlsplit(parse_qs(target.query)["next"][0])
+            if target.netloc not in {"", "testserver"} or CRAWL_SKIPS.match(target.path):
                 continue
             queue.append(target.path + (f"?{target.query}" if target.query else ""))
     return found

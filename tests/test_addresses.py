@@ -29,7 +29,7 @@ def test_a_renamed_guide_redirects_from_every_old_address_without_chains(client,
         guide.save()
     current = guide.get_absolute_url()
     assert client.get(current).status_code == HTTPStatus.OK
-    for old in [first, "/pensions/move-a-pension/", "/pensions/pension-transfer/"]:
+    for old in [first, "/en/pensions/move-a-pension/", "/en/pensions/pension-transfer/"]:
         assert lands_on(client, old) == current
     assert not Redirect.objects.filter(old_path=current).exists()
 
@@ -38,19 +38,23 @@ def test_moving_a_guide_to_another_category(client, guide):
     old = guide.get_absolute_url()
     guide.category = make_category(slug="retirement")
     guide.save()
-    assert lands_on(client, old) == "/retirement/transfer-a-pension/"
+    assert lands_on(client, old) == "/en/retirement/transfer-a-pension/"
 
 
 def test_renaming_a_category_redirects_it_and_its_guides(client, guide):
     category = guide.category
     category.slug = "old-age"
     category.save()
-    assert lands_on(client, "/pensions/") == "/old-age/"
-    assert lands_on(client, "/pensions/transfer-a-pension/") == "/old-age/transfer-a-pension/"
+    assert lands_on(client, "/en/pensions/") == "/en/old-age/"
+    assert lands_on(client, "/en/pensions/transfer-a-pension/") == "/en/old-age/transfer-a-pension/"
     category.slug = "retirement"
     category.save()
-    assert lands_on(client, "/pensions/transfer-a-pension/") == "/retirement/transfer-a-pension/"
-    assert lands_on(client, "/old-age/transfer-a-pension/") == "/retirement/transfer-a-pension/"
+    assert (
+        lands_on(client, "/en/pensions/transfer-a-pension/") == "/en/retirement/transfer-a-pension/"
+    )
+    assert (
+        lands_on(client, "/en/old-age/transfer-a-pension/") == "/en/retirement/transfer-a-pension/"
+    )
 
 
 def test_going_back_to_an_old_address_is_not_a_loop(client, guide):
@@ -60,7 +64,7 @@ def test_going_back_to_an_old_address_is_not_a_loop(client, guide):
     guide.slug = "transfer-a-pension"
     guide.save()
     assert client.get(original).status_code == HTTPStatus.OK
-    assert lands_on(client, "/pensions/new-name/") == original
+    assert lands_on(client, "/en/pensions/new-name/") == original
 
 
 def test_a_deleted_guide_is_gone(client, guide):
@@ -68,7 +72,7 @@ def test_a_deleted_guide_is_gone(client, guide):
     guide.slug = "renamed"
     guide.save()
     guide.delete()
-    for path in [old, "/pensions/renamed/"]:
+    for path in [old, "/en/pensions/renamed/"]:
         response = client.get(path)
         assert response.status_code == HTTPStatus.GONE
         assert "This guide has been removed" in response.content.decode()
@@ -80,7 +84,7 @@ def test_drafts_leave_no_redirects(client):
     draft.save()
     draft.delete()
     assert not Redirect.objects.exists()
-    assert client.get("/c/before/").status_code == HTTPStatus.NOT_FOUND
+    assert client.get("/en/c/before/").status_code == HTTPStatus.NOT_FOUND
 
 
 def test_unpublished_guides_are_not_found_but_may_return(client, guide):
@@ -96,10 +100,10 @@ def test_unpublished_guides_are_not_found_but_may_return(client, guide):
 @pytest.mark.parametrize(
     ("variant", "target"),
     [
-        ("/pensions/transfer-a-pension", "/pensions/transfer-a-pension/"),
-        ("/Pensions/Transfer-A-Pension/", "/pensions/transfer-a-pension/"),
-        ("/PENSIONS/", "/pensions/"),
-        ("/Pensions/Transfer-A-Pension/?utm=x", "/pensions/transfer-a-pension/?utm=x"),
+        ("/en/pensions/transfer-a-pension", "/en/pensions/transfer-a-pension/"),
+        ("/en/Pensions/Transfer-A-Pension/", "/en/pensions/transfer-a-pension/"),
+        ("/en/PENSIONS/", "/en/pensions/"),
+        ("/en/Pensions/Transfer-A-Pension/?utm=x", "/en/pensions/transfer-a-pension/?utm=x"),
     ],
 )
 def test_address_variants_redirect_to_the_canonical_form(client, guide, variant, target):
@@ -111,7 +115,7 @@ def test_address_variants_redirect_to_the_canonical_form(client, guide, variant,
 def test_editors_add_manual_redirects_in_the_admin(admin_client, client, guide):
     response = admin_client.post(
         "/admin/redirects/redirect/add/",
-        {"site": "1", "old_path": "/old-campaign/", "new_path": guide.get_absolute_url()},
+        {"site": "1", "old_path": "/en/old-campaign/", "new_path": guide.get_absolute_url()},
     )
     assert response.status_code == HTTPStatus.FOUND
-    assert lands_on(client, "/old-campaign/") == guide.get_absolute_url()
+    assert lands_on(client, "/en/old-campaign/") == guide.get_absolute_url()

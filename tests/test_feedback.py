@@ -19,7 +19,7 @@ def test_every_guide_asks_with_a_plain_form(client):
     article = make_article()
     html = client.get(article.get_absolute_url()).content.decode()
     assert "Was this page helpful?" in html
-    assert f'method="post" action="/feedback/{article.slug}/"' in html
+    assert f'method="post" action="/en/feedback/{article.slug}/"' in html
     assert 'name="helpful" value="yes"' in html and 'name="helpful" value="no"' in html
     assert "js/feedback.js" in html and " defer>" in html
 
@@ -61,7 +61,7 @@ def test_with_javascript_the_answer_is_json(client):
     assert response.json() == {
         "thanks": True,
         "ask_comment": True,
-        "comment_url": f"/feedback/{article.slug}/comment/",
+        "comment_url": f"/en/feedback/{article.slug}/comment/",
     }
     comment = send_comment(client, article, "More detail", headers=JSON)
     assert comment.json() == {"thanks": True}
@@ -92,10 +92,12 @@ def test_a_same_site_referer_is_accepted_when_origin_is_missing(client):
 def test_bad_input_is_a_clear_4xx(client):
     article = make_article()
     assert vote(client, article, "maybe").status_code == HTTPStatus.BAD_REQUEST
-    assert client.get(f"/feedback/{article.slug}/").status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert client.get(f"/en/feedback/{article.slug}/").status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert vote(client, make_draft(), "yes").status_code == HTTPStatus.NOT_FOUND
     assert (
-        client.post("/feedback/no-such-guide/", {"helpful": "yes"}, headers=SAME_SITE).status_code
+        client.post(
+            "/en/feedback/no-such-guide/", {"helpful": "yes"}, headers=SAME_SITE
+        ).status_code
         == 404
     )
 

@@ -35,7 +35,7 @@ def comment(client, article, address=None, headers=SAME_SITE):
 
 def through_proxy(client, article, forwarded_for, proxy="192.0.2.254"):
     return client.post(
-        f"/feedback/{article.slug}/",
+        f"/en/feedback/{article.slug}/",
         {"helpful": "yes"},
         headers={**SAME_SITE, "X-Forwarded-For": forwarded_for},
         REMOTE_ADDR=proxy,
@@ -95,7 +95,7 @@ def test_suggestion_traffic_cannot_evict_the_already_voted_state(client):
     words = ["pension", "card", "insurance", "transfer", "medical", "fees"]
     for n in range(300):
         query = f"{random.choice(words)}{n}"
-        assert client.get("/search/suggest/", {"q": query}).status_code == HTTPStatus.OK
+        assert client.get("/en/search/suggest/", {"q": query}).status_code == HTTPStatus.OK
     again = vote(client, article, "yes", address=address)
     assert again.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert counts(article) == (1, 0)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from reversion.models import Revision, Version
 from taggit.models import Tag
 
-from articles.models import Article, Category, LegalProvision, Section
+from articles.models import Article, Category, Law, LegalProvision, Section
 from articles.versioning import revision_tags
 from articles.workflow import prepare_draft_revision, publish, set_status
 from tests.factories import (
@@ -95,10 +95,11 @@ def law_form(version):
     saved, law_pk = version.field_dict, int(version.object_id)
     rows = [
         {"id": str(p["id"]), "law": str(law_pk), "position": str(p["position"])}
-        | {name: p[name] for name in ["label", "text"]}
+        | {name: p[name] for name in [*LegalProvision.label.fields, *LegalProvision.text.fields]}
         for p in saved_with(version, LegalProvision, law_id=law_pk)
     ]
-    data = {name: saved[name] for name in ["name", "short_name", "slug", "source_url"]}
+    fields = [*Law.name.fields, *Law.short_name.fields, "slug", "source_url"]
+    data = {name: saved[name] or "" for name in fields + ["authoritative_language"]}
     return data | inline_data("provisions", rows, initial=len(rows))
 
 

@@ -16,16 +16,16 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     ("path", "status"),
     [
-        ("/", HTTPStatus.OK),
-        ("/social-security-inquiry/", HTTPStatus.OK),
+        ("/en/", HTTPStatus.OK),
+        ("/en/social-security-inquiry/", HTTPStatus.OK),
         (SEED_URL, HTTPStatus.OK),
-        ("/tags/alipay/", HTTPStatus.OK),
-        ("/laws/", HTTPStatus.OK),
-        ("/laws/social-insurance-law/", HTTPStatus.OK),
-        ("/search/?q=card", HTTPStatus.OK),
-        ("/search/?q=", HTTPStatus.OK),
-        ("/search/?q=zzzzqqq", HTTPStatus.OK),
-        ("/no-such-page/", HTTPStatus.NOT_FOUND),
+        ("/en/tags/alipay/", HTTPStatus.OK),
+        ("/en/laws/", HTTPStatus.OK),
+        ("/en/laws/social-insurance-law/", HTTPStatus.OK),
+        ("/en/search/?q=card", HTTPStatus.OK),
+        ("/en/search/?q=", HTTPStatus.OK),
+        ("/en/search/?q=zzzzqqq", HTTPStatus.OK),
+        ("/en/no-such-page/", HTTPStatus.NOT_FOUND),
     ],
 )
 def test_page_types_are_valid_html_with_one_h1_and_ordered_headings(client, demo, path, status):

@@ -25,11 +25,11 @@ def guide():
 def public_paths(guide):
     provision = guide.provisions.get()
     return [
-        "/",
-        "/cards/",
+        "/en/",
+        "/en/cards/",
         guide.get_absolute_url(),
-        "/tags/card/",
-        "/laws/",
+        "/en/tags/card/",
+        "/en/laws/",
         provision.law.get_absolute_url(),
     ]
 
@@ -75,7 +75,7 @@ def test_plain_requests_leave_no_trace_in_the_cache(client, guide):
 
 def conditional_headers(client):
     """If-None-Match and If-Modified-Since that match the current content version."""
-    current = client.get("/")
+    current = client.get("/en/")
     return [
         {"If-None-Match": current["ETag"]},
         {"If-Modified-Since": current["Last-Modified"]},
@@ -84,12 +84,12 @@ def conditional_headers(client):
 
 def test_missing_pages_answer_404_to_a_conditional_request(client, guide):
     missing = [
-        "/no-such-topic/no-such-guide/",
-        "/cards/no-such-guide/",
-        "/no-such-topic/",
-        "/tags/no-such-tag/",
-        "/laws/no-such-law/",
-        "/cards/?page=9",
+        "/en/no-such-topic/no-such-guide/",
+        "/en/cards/no-such-guide/",
+        "/en/no-such-topic/",
+        "/en/tags/no-such-tag/",
+        "/en/laws/no-such-law/",
+        "/en/cards/?page=9",
     ]
     for headers in conditional_headers(client):
         for path in missing:
@@ -102,12 +102,12 @@ def test_moved_pages_still_redirect_on_a_conditional_request(client, guide):
     old_url = guide.get_absolute_url()
     guide.slug = "renamed-guide"
     guide.save()
-    wrong_topic = f"/{make_category(slug='other').slug}/{guide.slug}/"
+    wrong_topic = f"/en/{make_category(slug='other').slug}/{guide.slug}/"
     for headers in conditional_headers(client):
         for path, target in [
             (old_url, guide.get_absolute_url()),  # a recorded move (django.contrib.redirects)
             (wrong_topic, guide.get_absolute_url()),  # the view's own redirect
-            ("/CARDS/", "/cards/"),  # the lower-case form
+            ("/en/CARDS/", "/en/cards/"),  # the lower-case form
         ]:
             response = client.get(path, headers=headers)
             assert response.status_code == HTTPStatus.MOVED_PERMANENTLY, (path, headers)
@@ -137,9 +137,9 @@ def test_validators_change_the_moment_an_editor_saves(client, guide):
 def test_validators_change_when_a_scheduled_guide_goes_live(client, guide):
     due = timezone.now() + timedelta(hours=2)
     make_article(category=guide.category, title="Scheduled guide", published_at=due)
-    before = client.get("/cards/")
+    before = client.get("/en/cards/")
     with time_machine.travel(due + timedelta(seconds=1)):
-        after = client.get("/cards/", headers={"If-None-Match": before["ETag"]})
+        after = client.get("/en/cards/", headers={"If-None-Match": before["ETag"]})
         assert after.status_code == HTTPStatus.OK
         assert "Scheduled guide" in after.content.decode()
 
@@ -154,6 +154,6 @@ def test_head_works_without_a_body(client, guide):
 def test_admin_and_search_are_never_cached(admin_client, client, guide):
     admin = admin_client.get(f"/admin/articles/article/{guide.pk}/change/")
     assert "no-store" in admin["Cache-Control"] or "private" in admin["Cache-Control"]
-    search = client.get("/search/", {"q": "guide"})
+    search = client.get("/en/search/", {"q": "guide"})
     assert "no-store" in search["Cache-Control"] or "private" in search["Cache-Control"]
     assert "public" not in search["Cache-Control"]

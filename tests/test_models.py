@@ -89,7 +89,7 @@ def test_a_cited_provision_cannot_be_deleted():
 def test_category_slugs_cannot_take_the_sites_own_paths():
     for slug in ["admin", "search", "tags", "laws"]:
         with pytest.raises(ValidationError):
-            Category(name="X", slug=slug).full_clean()
+            Category(name_en="X", slug=slug).full_clean()
 
 
 def test_section_headings_are_unique_within_a_guide():
@@ -116,7 +116,7 @@ def test_string_forms_are_short_and_readable():
     law = make_law(name="Social Insurance Law of the PRC", short_name="Social Insurance Law")
     provision = make_provision(law=law, label="Article 23")
     assert str(provision) == "Article 23, Social Insurance Law"
-    assert str(Category(name="Pensions")) == "Pensions"
+    assert str(Category(name_en="Pensions")) == "Pensions"
     assert str(Section(heading="Steps")) == "Steps"
 
 

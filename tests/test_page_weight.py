@@ -38,7 +38,7 @@ def test_the_guide_page_with_its_css_and_js_is_under_budget(client, demo):
 
 
 def test_no_render_blocking_script_and_no_third_party_request(client, demo):
-    for path in ["/", SEED_URL, "/search/?q=card"]:
+    for path in ["/en/", SEED_URL, "/en/search/?q=card"]:
         response = client.get(path)
         assert response.status_code == HTTPStatus.OK, path
         html = response.content.decode()

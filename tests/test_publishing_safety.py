@@ -31,7 +31,7 @@ from tests.helpers import change_form, inline_data
 
 pytestmark = pytest.mark.django_db
 
-EVERY_KIND_OF_PAGE = ["/", "/robots.txt", "/search/?q=card", "/admin/login/"]
+EVERY_KIND_OF_PAGE = ["/en/", "/robots.txt", "/en/search/?q=card", "/admin/login/"]
 
 
 @pytest.fixture

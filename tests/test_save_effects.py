@@ -112,8 +112,8 @@ def test_a_renamed_category_still_redirects_its_guides(client):
     category.slug = "retirement"
     category.save()
     for old, new in [
-        ("/pensions/", "/retirement/"),
-        ("/pensions/transfer/", "/retirement/transfer/"),
+        ("/en/pensions/", "/en/retirement/"),
+        ("/en/pensions/transfer/", "/en/retirement/transfer/"),
     ]:
         response = client.get(old)
         assert response.status_code == HTTPStatus.MOVED_PERMANENTLY

@@ -66,10 +66,10 @@ def assert_protected(response):
 @pytest.mark.parametrize(
     ("address", "status"),
     [
-        ("/", HTTPStatus.OK),
+        ("/en/", HTTPStatus.OK),
         (SEED_URL, HTTPStatus.OK),
-        ("/search/?q=pension", HTTPStatus.OK),
-        ("/no-such-topic/", HTTPStatus.NOT_FOUND),
+        ("/en/search/?q=pension", HTTPStatus.OK),
+        ("/en/no-such-topic/", HTTPStatus.NOT_FOUND),
         ("/robots.txt", HTTPStatus.OK),
         ("/sitemap.xml", HTTPStatus.OK),
         ("/admin/login/", HTTPStatus.OK),

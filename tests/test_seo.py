@@ -53,10 +53,10 @@ class TestSitemaps:
         make_article(slug="future-guide", published_at=timezone.now() + timedelta(days=1))
         urls = sitemap_urls(client)
         assert f"http://testserver{SEED_URL}" in urls
-        assert "http://testserver/social-security-inquiry/" in urls
-        assert "http://testserver/tags/alipay/" in urls
-        assert "http://testserver/laws/social-insurance-law/" in urls
-        assert "http://testserver/" in urls
+        assert "http://testserver/en/social-security-inquiry/" in urls
+        assert "http://testserver/en/tags/alipay/" in urls
+        assert "http://testserver/en/laws/social-insurance-law/" in urls
+        assert "http://testserver/en/" in urls
         assert not [u for u in urls if "draft-guide" in u or "future-guide" in u]
         assert len(urls) == len(set(urls))
 
@@ -68,7 +68,7 @@ class TestSitemaps:
         make_draft(tags=["secret-plans"])
         make_article(tags=["public-topic"])
         urls = sitemap_urls(client)
-        assert "http://testserver/tags/public-topic/" in urls
+        assert "http://testserver/en/tags/public-topic/" in urls
         assert not [u for u in urls if "secret-plans" in u]
 
     def test_cost_does_not_grow_with_guides(self, client):
@@ -93,7 +93,7 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out(client):
     assert response.status_code == HTTPStatus.OK
     text = response.content.decode()
     assert "Sitemap: http://testserver/sitemap.xml" in text
-    for path in ["/admin/", "/search/", "/preview/"]:
+    for path in ["/admin/", "/en/search/", "/preview/"]:
         assert f"Disallow: {path}" in text
 
 
@@ -111,12 +111,12 @@ class TestHead:
 
     def test_titles_are_unique_across_pages(self, client, demo):
         paths = [
-            "/",
-            "/social-security-inquiry/",
+            "/en/",
+            "/en/social-security-inquiry/",
             SEED_URL,
-            "/tags/alipay/",
-            "/laws/",
-            "/laws/social-insurance-law/",
+            "/en/tags/alipay/",
+            "/en/laws/",
+            "/en/laws/social-insurance-law/",
         ]
         titles = [
             re.search(r"<title>(.*?)</title>", client.get(p).content.decode()).group(1)
@@ -128,14 +128,14 @@ class TestHead:
         category = make_category(slug="many")
         for _ in range(30):
             make_article(category=category)
-        first = client.get("/many/").content.decode()
-        second = client.get("/many/?page=2&utm_source=x").content.decode()
-        assert '<link rel="canonical" href="http://testserver/many/">' in first
-        assert '<link rel="canonical" href="http://testserver/many/?page=2">' in second
+        first = client.get("/en/many/").content.decode()
+        second = client.get("/en/many/?page=2&utm_source=x").content.decode()
+        assert '<link rel="canonical" href="http://testserver/en/many/">' in first
+        assert '<link rel="canonical" href="http://testserver/en/many/?page=2">' in second
         assert "(page 2)" in re.search(r"<title>(.*?)</title>", second).group(1)
 
     def test_search_pages_are_noindex(self, client):
-        html = client.get("/search/", {"q": "card"}).content.decode()
+        html = client.get("/en/search/", {"q": "card"}).content.decode()
         assert '<meta name="robots" content="noindex">' in html
 
 
@@ -156,7 +156,9 @@ class TestImages:
         assert all(image.width * image.height >= 50_000 for image in ARTICLE_IMAGES)
         assert SITE_LOGO.width >= 112 and SITE_LOGO.height >= 112
 
-    @pytest.mark.parametrize("path", ["/", "/social-security-inquiry/", SEED_URL, "/laws/"])
+    @pytest.mark.parametrize(
+        "path", ["/en/", "/en/social-security-inquiry/", SEED_URL, "/en/laws/"]
+    )
     def test_pages_carry_a_large_share_image(self, client, demo, path):
         response = client.get(path)
         assert response.status_code == HTTPStatus.OK
@@ -187,7 +189,7 @@ class TestImages:
             "height": 512,
         }
         assert article["publisher"]["@type"] == "Organization"
-        home = structured_data(client.get("/").content.decode())
+        home = structured_data(client.get("/en/").content.decode())
         assert home["publisher"]["logo"] == logo
 
     def test_a_static_url_on_another_host_is_kept(self, settings):
@@ -211,7 +213,7 @@ class TestImages:
 
 class TestDates:
     def test_html_times_have_whole_seconds(self, client, demo):
-        for path in ["/", SEED_URL, "/search/?q=card"]:
+        for path in ["/en/", SEED_URL, "/en/search/?q=card"]:
             html = client.get(path).content.decode()
             values = re.findall(r'<time datetime="([^"]+)"', html)
             assert values, path
@@ -278,18 +280,18 @@ class TestStructuredData:
         assert_good_page(html)
 
     def test_category_and_home_pages(self, client, demo):
-        category = structured_data(client.get("/social-security-inquiry/").content.decode())
+        category = structured_data(client.get("/en/social-security-inquiry/").content.decode())
         assert graph(category, "BreadcrumbList") and graph(category, "CollectionPage")
         items = graph(category, "CollectionPage")[0]["mainEntity"]["itemListElement"]
         assert f"http://testserver{SEED_URL}" in [item["url"] for item in items]
-        home = structured_data(client.get("/").content.decode())
+        home = structured_data(client.get("/en/").content.decode())
         assert home["@type"] == "WebSite"
         target = home["potentialAction"]["target"]["urlTemplate"]
-        assert target == "http://testserver/search/?q={search_term_string}"
+        assert target == "http://testserver/en/search/?q={search_term_string}"
 
 
 class TestFeeds:
-    @pytest.mark.parametrize("path", ["/feeds/latest.rss", "/feeds/latest.atom"])
+    @pytest.mark.parametrize("path", ["/en/feeds/latest.rss", "/en/feeds/latest.atom"])
     def test_site_feeds_list_public_guides(self, client, demo, path):
         make_draft(title="Secret draft")
         response = client.get(path)
@@ -301,12 +303,15 @@ class TestFeeds:
 
     def test_category_feeds(self, client, demo):
         make_article(title="Elsewhere")
-        for path in ["/feeds/social-security-inquiry.rss", "/feeds/social-security-inquiry.atom"]:
+        for path in [
+            "/en/feeds/social-security-inquiry.rss",
+            "/en/feeds/social-security-inquiry.atom",
+        ]:
             body = client.get(path).content.decode()
             assert "How to activate Alipay" in body and "Elsewhere" not in body
-        assert client.get("/feeds/no-such-topic.rss").status_code == HTTPStatus.NOT_FOUND
+        assert client.get("/en/feeds/no-such-topic.rss").status_code == HTTPStatus.NOT_FOUND
 
     def test_pages_link_their_feeds(self, client, demo):
-        html = client.get("/social-security-inquiry/").content.decode()
-        assert 'href="/feeds/social-security-inquiry.rss"' in html
-        assert 'href="/feeds/latest.atom"' in html
+        html = client.get("/en/social-security-inquiry/").content.decode()
+        assert 'href="/en/feeds/social-security-inquiry.rss"' in html
+        assert 'href="/en/feeds/latest.atom"' in html

@@ -72,7 +72,7 @@ def test_django_request_logs_name_the_real_client(settings, client, caplog):
 
     settings.TRUSTED_PROXY_COUNT = 1
     with caplog.at_level(logging.WARNING, logger="django.request"):
-        client.get("/no-such-topic/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.5")
+        client.get("/en/no-such-topic/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.5")
     record = next(r for r in caplog.records if r.name == "django.request")
 
     # Written as the project's console handler (LOGGING) writes it.
@@ -82,7 +82,7 @@ def test_django_request_logs_name_the_real_client(settings, client, caplog):
         if any(isinstance(f, ClientAddressFilter) for f in handler.filters)
     )
     assert console.filter(record)
-    expected = "WARNING django.request client=203.0.113.5 Not Found: /no-such-topic/"
+    expected = "WARNING django.request client=203.0.113.5 Not Found: /en/no-such-topic/"
     assert console.format(record) == expected
 
 

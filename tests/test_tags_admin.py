@@ -2,6 +2,7 @@
 and merges that keep search and old addresses right."""
 
 from http import HTTPStatus
+from urllib.parse import quote
 
 import pytest
 from django.contrib import admin
@@ -210,7 +211,7 @@ def test_tags_in_any_script_or_with_no_letters_have_working_pages(client):
         tag_page = client.get(url)
         assert tag_page.status_code == HTTPStatus.OK, url
         assert "Social security card" in tag_page.content.decode()
-    assert tag_url("社保") == "/tags/%E7%A4%BE%E4%BF%9D/"
+    assert tag_url("社保") == "/en/tags/%E7%A4%BE%E4%BF%9D/"
     assert client.get("/sitemap-tags.xml").status_code == HTTPStatus.OK
 
 
@@ -222,3 +223,15 @@ def test_a_tag_an_editor_adds_to_a_draft_leaves_a_renamed_tags_redirect(client, 
     old = client.get(tag_url("pension"))
     assert old.status_code == HTTPStatus.MOVED_PERMANENTLY
     assert old["Location"] == tag_url("retirement")
+
+
+def test_a_publisher_renames_a_chinese_tag_and_its_address_follows(publisher, client):
+    guide = make_article(language="zh-hans", slug="医保卡激活", tags=["医保卡"])
+    tag = guide.tags.get()
+    response = publisher.client.post(
+        f"/admin/taggit/tag/{tag.pk}/change/", {"name": "医保电子凭证", "slug": "医保电子凭证"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    old = client.get(f"/zh-hans/tags/{quote('医保卡')}/")
+    assert old.status_code == 301
+    assert old["Location"] == f"/zh-hans/tags/{quote('医保电子凭证')}/"

@@ -71,12 +71,16 @@ MIDDLEWARE = [
     # WhiteNoise serves static files before any other middleware does work.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the address (/en/, /zh-hans/), else the cookie and browser (admin).
+    "articles.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "articles.middleware.ScheduledRevisionMiddleware",
+    # On a 404 for an address without a language prefix: 301 to the English page.
+    "articles.middleware.LegacyAddressMiddleware",
     # Both act only on a 404: first /Upper-Case/ addresses go to their lower-case
     # form, then moved and removed guides answer 301 or 410 (django.contrib.redirects).
     "articles.middleware.GuideRedirectMiddleware",
@@ -96,6 +100,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "articles.context_processors.site",
@@ -170,7 +175,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en"
+# Languages of the site and its guides. Adding one here (with its message catalogue in
+# locale/ and `makemigrations` for the translated names of topics and laws) is all a
+# new language needs. The first is the language that untranslated names fall back to.
+LANGUAGES = [
+    ("en", "English"),
+    ("zh-hans", "简体中文"),
+]
+# The language of "/" when neither the visitor's cookie nor their browser names one of ours.
+LANGUAGE_CODE = env_str("DEFAULT_LANGUAGE", "en")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"DEFAULT_LANGUAGE must be one of {', '.join(dict(LANGUAGES))}.")
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Remembers the language a visitor chose with the switcher, for "/" (a year; no tracking).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -200,6 +220,7 @@ CSRF_FAILURE_VIEW = "articles.security.csrf_failure"
 SERVED_OVER_HTTPS = env_bool("SECURE_COOKIES", False)
 SESSION_COOKIE_SECURE = SERVED_OVER_HTTPS
 CSRF_COOKIE_SECURE = SERVED_OVER_HTTPS
+LANGUAGE_COOKIE_SECURE = SERVED_OVER_HTTPS
 if SERVED_OVER_HTTPS:
     # __Host- cookies are refused by browsers unless Secure, Path=/ and without a
     # Domain, so no other host or plain-HTTP page can set or shadow them.
@@ -280,6 +301,12 @@ AXES_LOCKOUT_CALLABLE = "articles.security.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["username"]
 
 SITE_NAME = env_str("SITE_NAME", "Citizens' Help Centre")
+# The name in each other language: SITE_NAME_ZH_HANS, … (SITE_NAME where unset).
+SITE_NAME_DEFAULTS = {"zh-hans": "市民办事指南中心"}
+SITE_NAMES = {
+    code: env_str(f"SITE_NAME_{code.upper().replace('-', '_')}", SITE_NAME_DEFAULTS.get(code, ""))
+    for code, _name in LANGUAGES[1:]
+}
 # The public origin: canonical links, sitemaps, feeds and structured data use it.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # django.contrib.sites (needed by redirects and sitemaps) is kept in step with
