@@ -12,9 +12,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from taggit.models import Tag
 
-from articles.models import Article, PromotedResult, SearchDocument
-from articles.search import did_you_mean, parse_query, search, suggest
+from articles.models import Article, PromotedResult, SearchDocument, SearchTerm
+from articles.search import MAX_RESULTS, backends, did_you_mean, parse_query, search, suggest
+from articles.search.backends import Filters
 from articles.search.text import MAX_QUERY_LENGTH, MAX_QUERY_TERMS
+from articles.views import SEARCH_PAGE_SIZE
 from tests.factories import (
     cite,
     make_article,
@@ -35,7 +37,7 @@ def titles(query, **filters):
 
 
 def result_titles(client, query, **params):
-    response = client.get("/search/", {"q": query, **params})
+    response = client.get("/en/search/", {"q": query, **params})
     assert response.status_code == HTTPStatus.OK
     html = response.content.decode()
     found = re.findall(r'class="search-result__title" href="[^"]+">(.*?)</a>', html)
@@ -118,7 +120,7 @@ def test_results_are_paginated_and_bad_pages_are_404(client):
     second, _ = result_titles(client, "pension", page=2)
     assert not set(first) & set(second)
     for page in ["abc", "-1", "0", "999"]:
-        response = client.get("/search/", {"q": "pension", "page": page})
+        response = client.get("/en/search/", {"q": "pension", "page": page})
         assert response.status_code == HTTPStatus.NOT_FOUND
 
 
@@ -134,7 +136,7 @@ def test_all_words_first_then_any_word_with_a_notice(client):
 def test_empty_and_fruitless_queries_get_a_helpful_page(client):
     make_article(title="Pension transfer")
     for query in ["", "   ", "zzzqqq"]:
-        response = client.get("/search/", {"q": query})
+        response = client.get("/en/search/", {"q": query})
         html = response.content.decode()
         assert response.status_code == HTTPStatus.OK
         assert "Recently updated guides" in html and "Pension transfer" in html
@@ -143,7 +145,7 @@ def test_empty_and_fruitless_queries_get_a_helpful_page(client):
 
 def test_a_very_long_query_is_cut_with_a_notice(client):
     make_article(title="Pension transfer")
-    response = client.get("/search/", {"q": "pension " * 200})
+    response = client.get("/en/search/", {"q": "pension " * 200})
     html = response.content.decode()
     assert response.status_code == HTTPStatus.OK
     assert "too long" in html and "<mark>Pension</mark> transfer" in html
@@ -357,6 +359,20 @@ HOSTILE_QUERIES = [
     "…",
     "—",
     "pension\u0301",
+    # Chinese: operators, quotes and punctuation of the full-width kind, lone particles.
+    "社保 OR 卡",
+    "社保*",
+    "“社保卡”",
+    "社保\x00卡",
+    "\u3000社保\u3000",
+    "？？",
+    "怎么",
+    "的的的的的",
+    "社保卡" * 100,
+    "支付宝 card NEAR(社保",
+    "ｓｏｃｉａｌ　社保",
+    "\U00020000\U0002a700",
+    "\uf900\uf901",
 ]
 # What may reach the engine: words (letters and digits, or a CJK pair), nothing else.
 PLAIN_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -381,21 +397,29 @@ def test_hostile_queries_reach_the_engine_as_plain_words_only():
     ]
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
-def test_hostile_queries_never_break_search(client, query, caplog):
+def test_hostile_queries_never_break_search(client, query, language, caplog):
     make_article(title="Pension card guide")
-    response = client.get("/search/", {"q": query, "category": query[:50], "tag": query[:50]})
-    assert response.status_code == HTTPStatus.OK
-    suggestions = client.get("/search/suggest/", {"q": query})
-    assert suggestions.status_code == HTTPStatus.OK
+    make_article(title="社保卡 pension 指南", language="zh-hans")
+    for lang in ["", "all"]:
+        response = client.get(
+            f"/{language}/search/",
+            {"q": query, "category": query[:50], "tag": query[:50], "lang": lang},
+        )
+        assert response.status_code == HTTPStatus.OK
+        suggestions = client.get(f"/{language}/search/suggest/", {"q": query, "lang": lang})
+        assert suggestions.status_code == HTTPStatus.OK
     assert not [r for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}]
 
 
 @pytest.mark.parametrize("raw", ["%ED%A0%80", "%FF%FE", "%C0%AF", "%", "%%%", "%00", "%E2%80"])
 def test_undecodable_query_strings_are_harmless(client, raw):
-    response = client.get(f"/search/?q={raw}&category={raw}")
-    assert response.status_code == HTTPStatus.OK
-    assert client.get(f"/search/suggest/?q={raw}").status_code == HTTPStatus.OK
+    for language in ["en", "zh-hans"]:
+        response = client.get(f"/{language}/search/?q={raw}&category={raw}&lang={raw}")
+        assert response.status_code == HTTPStatus.OK
+        suggest_url = f"/{language}/search/suggest/?q={raw}&lang={raw}"
+        assert client.get(suggest_url).status_code == HTTPStatus.OK
 
 
 def test_hostile_queries_still_search_the_words_typed(client):
@@ -407,7 +431,7 @@ def test_hostile_queries_still_search_the_words_typed(client):
 
 def test_repeated_parameters_use_the_last_value(client):
     make_article(title="Pension card guide")
-    response = client.get("/search/?q=zebra&q=pension&page=1&page=1")
+    response = client.get("/en/search/?q=zebra&q=pension&page=1&page=1")
     assert response.status_code == HTTPStatus.OK
     assert "<mark>Pension</mark> card guide" in response.content.decode()
 
@@ -417,7 +441,7 @@ class TestSuggestions:
         make_article(title="How to activate a medical insurance card")
         make_article(title="Insurance for students")
         make_draft(title="Insurance draft")
-        response = client.get("/search/suggest/", {"q": "insur"})
+        response = client.get("/en/search/suggest/", {"q": "insur"})
         assert response.status_code == HTTPStatus.OK
         found = [s["title"] for s in response.json()["suggestions"]]
         assert sorted(found) == [
@@ -439,13 +463,272 @@ class TestSuggestions:
             assert suggest("pens")[0]["title"] == "Pension transfer"
 
     def test_nothing_for_empty_input(self, client):
-        assert client.get("/search/suggest/", {"q": ""}).json() == {"suggestions": []}
-        assert client.get("/search/suggest/").json() == {"suggestions": []}
+        assert client.get("/en/search/suggest/", {"q": ""}).json() == {"suggestions": []}
+        assert client.get("/en/search/suggest/").json() == {"suggestions": []}
 
 
 def test_search_box_is_on_every_page_and_works_without_javascript(client):
     article = make_article(title="Pension transfer")
-    for url in ["/", article.get_absolute_url(), article.category.get_absolute_url(), "/laws/"]:
+    for url in [
+        "/en/",
+        article.get_absolute_url(),
+        article.category.get_absolute_url(),
+        "/en/laws/",
+    ]:
         html = client.get(url).content.decode()
-        assert 'role="search" action="/search/" method="get"' in html
+        assert 'role="search" action="/en/search/" method="get"' in html
         assert '<label for="site-search"' in html
+
+
+# Languages: each page searches its own language's guides; ?lang=all (language=None)
+# searches every language. Chinese text is found by any two or more of its characters.
+
+
+def zh(**fields):
+    return make_article(language="zh-hans", **fields)
+
+
+def chinese_titles(query, **filters):
+    return titles(query, language="zh-hans", **filters)
+
+
+class TestLanguages:
+    def test_each_language_finds_its_own_guides_and_none_finds_all(self):
+        make_article(title="Pension card")
+        zh(title="养老金 pension 领取指南")
+        assert titles("pension", language="en") == ["Pension card"]
+        assert titles("pension", language="zh-hans") == ["养老金 pension 领取指南"]
+        assert sorted(titles("pension")) == ["Pension card", "养老金 pension 领取指南"]
+        assert titles("养老金", language="en") == []
+        assert titles("养老金") == ["养老金 pension 领取指南"]
+
+    def test_counts_pages_and_the_any_word_fallback_stay_within_the_language(self):
+        for n in range(12):
+            make_article(title=f"Pension transfer {n}")
+        zh(title="养老金转移 pension")
+        _, results = search("pension zebra", language="zh-hans")
+        assert results.count() == 1 and not results.matched_all_words
+        _, results = search("pension", language="en")
+        assert results.count() == 12
+        assert {hit.article.language for hit in results[0:12]} == {"en"}
+        _, results = search("pension", language=None)
+        assert results.count() == 13
+
+    def test_best_bets_are_pinned_in_their_own_language_only(self):
+        english = make_article(title="Card guide")
+        chinese = zh(title="社保卡指南")
+        PromotedResult.objects.create(article=english, queries="pension")
+        PromotedResult.objects.create(article=chinese, queries="pension\n社保卡")
+        promoted, _ = search("pension", language="en")
+        assert [hit.article for hit in promoted] == [english]
+        promoted, _ = search("pension", language="zh-hans")
+        assert [hit.article for hit in promoted] == [chinese]
+        promoted, _ = search("pension", language=None)
+        assert [hit.article for hit in promoted] == [english, chinese]
+        # A Chinese line is found inside a longer Chinese query typed without spaces.
+        promoted, _ = search("怎么激活社保卡", language="zh-hans")
+        assert [hit.article for hit in promoted] == [chinese]
+
+    def test_category_and_tag_filters_combine_with_the_language(self):
+        topic = make_category()
+        zh(title="社保卡 A", category=topic, tags=["社保"])
+        zh(title="社保卡 B", tags=["社保"])
+        make_article(title="社保卡 C", category=topic, tags=["社保"])
+        tag = Tag.objects.get(name="社保")
+        assert chinese_titles("社保卡", category=topic) == ["社保卡 A"]
+        assert sorted(chinese_titles("社保卡", tag=tag)) == ["社保卡 A", "社保卡 B"]
+        assert sorted(titles("社保卡", category=topic, tag=tag)) == ["社保卡 A", "社保卡 C"]
+
+    def test_the_index_records_the_language_and_words_per_language(self):
+        article = zh(title="支付宝 Alipay 激活")
+        assert SearchDocument.objects.get(pk=article.pk).language == "zh-hans"
+        assert SearchTerm.objects.filter(word="alipay").get().language == "zh-hans"
+        article.language = "en"
+        article.save()
+        assert SearchDocument.objects.get(pk=article.pk).language == "en"
+        assert list(SearchTerm.objects.filter(word="alipay").values_list("language")) == [("en",)]
+        assert titles("alipay", language="zh-hans") == []
+
+    def test_the_search_page_searches_its_language_and_lang_all_every_language(self, client):
+        make_article(title="Pension card")
+        zh(title="养老金 pension 指南")
+        response = client.get("/zh-hans/search/", {"q": "pension"})
+        html = response.content.decode()
+        assert response.status_code == HTTPStatus.OK
+        assert "养老金 <mark>pension</mark> 指南" in html and "Pension card" not in html
+        html = client.get("/zh-hans/search/", {"q": "pension", "lang": "all"}).content.decode()
+        assert "<mark>Pension</mark> card" in html and "养老金 <mark>pension</mark> 指南" in html
+        html = client.get("/en/search/", {"q": "养老金"}).content.decode()
+        assert "养老金 pension 指南" not in html
+
+
+class TestChinese:
+    def test_two_characters_find_chinese_guides(self):
+        zh(title="如何激活社保卡", summary="在支付宝或银行网点激活社会保障卡。")
+        zh(title="医保报销指南", summary="门诊费用怎么报销。")
+        make_article(title="Social security card")
+        assert chinese_titles("社保") == ["如何激活社保卡"]
+        assert chinese_titles("激活") == ["如何激活社保卡"]
+        assert chinese_titles("保卡") == ["如何激活社保卡"]
+        assert chinese_titles("银行网点") == ["如何激活社保卡"]
+        assert chinese_titles("报销") == ["医保报销指南"]
+        assert chinese_titles("医院") == []
+
+    def test_questions_are_read_without_their_question_words(self):
+        zh(title="社保卡激活指南", summary="带上身份证到银行网点激活。")
+        zh(title="如何补办护照", summary="护照丢失后的补办步骤。")
+        for query in ["社保卡如何激活？", "社保卡激活吗", "在哪里社保卡激活呢", "社保卡怎么激活"]:
+            _, results = search(query, language="zh-hans")
+            assert results.count() == 1 and results.matched_all_words, query
+            assert results[0:1][0].article.title == "社保卡激活指南", query
+        # Words in another order than the guide's: bigrams across them (活社) are in no
+        # guide, so the guides with some of the words are offered, the best first.
+        _, results = search("怎么激活社保卡", language="zh-hans")
+        assert results.count() == 1 and not results.matched_all_words
+        assert results[0:1][0].article.title == "社保卡激活指南"
+        # A query made only of question words still searches for them.
+        assert chinese_titles("如何") == ["如何补办护照"]
+
+    def test_a_chinese_title_ranks_before_chinese_body_text(self):
+        body_match = zh(title="办事指南一", summary="其他内容。")
+        make_section(body_match, heading="说明", kind="text", body="办理居住证需要住址证明。")
+        zh(title="办事指南二", summary="关于居住证的说明。")
+        zh(title="居住证办理", summary="其他内容。")
+        assert chinese_titles("居住证") == ["居住证办理", "办事指南二", "办事指南一"]
+
+    def test_chinese_words_are_highlighted_not_whole_sentences_and_escaped(self):
+        zh(title="<b>如何激活社保卡</b>", summary="激活社保卡后<script>即可</script>看病。")
+        promoted, results = search("社保卡", language="zh-hans")
+        hit = results[0:1][0]
+        assert hit.title_html == "&lt;b&gt;如何激活<mark>社保卡</mark>&lt;/b&gt;"
+        assert hit.snippet_html == (
+            "激活<mark>社保卡</mark>后&lt;script&gt;即可&lt;/script&gt;看病"
+        )
+        hit = search("怎么激活社保卡", language="zh-hans")[1][0:1][0]
+        assert hit.title_html == "&lt;b&gt;如何<mark>激活社保卡</mark>&lt;/b&gt;"
+
+    def test_snippets_of_long_chinese_text_are_cut_around_the_match(self):
+        article = zh(title="指南", summary="简介。")
+        filler = "这是一段很长的说明文字，" * 20
+        make_section(
+            article, heading="说明", kind="text", body=f"{filler}办理居住证需要住址证明。{filler}"
+        )
+        hit = search("居住证", language="zh-hans")[1][0:1][0]
+        text = str(hit.snippet_html)
+        assert text.startswith("…") and text.endswith("…")
+        assert "办理<mark>居住证</mark>需要住址证明" in text
+        assert len(re.sub(r"</?mark>", "", text)) < 80
+
+    def test_the_search_page_highlights_chinese(self, client):
+        zh(title="如何激活社保卡", summary="在银行网点激活社保卡。")
+        response = client.get("/zh-hans/search/", {"q": "社保卡"})
+        html = response.content.decode()
+        assert response.status_code == HTTPStatus.OK
+        assert "如何激活<mark>社保卡</mark>" in html
+
+    def test_mixed_chinese_and_latin_queries(self):
+        zh(title="支付宝激活医保卡", summary="打开支付宝App。")
+        zh(title="银行卡绑定", summary="绑定 card 到账户。")
+        make_article(title="Activate your card", summary="Card activation.")
+        # Every word in one guide: that guide; else guides with some of the words.
+        assert chinese_titles("支付宝 app") == ["支付宝激活医保卡"]
+        _, results = search("支付宝 card", language="zh-hans")
+        assert results.count() == 2 and not results.matched_all_words
+        assert sorted(hit.article.title for hit in results[0:10]) == [
+            "支付宝激活医保卡",
+            "银行卡绑定",
+        ]
+        assert sorted(titles("支付宝 card")) == [
+            "Activate your card",
+            "支付宝激活医保卡",
+            "银行卡绑定",
+        ]
+
+    def test_law_names_and_provisions_are_indexed_in_the_guides_language(self):
+        law = make_law(name="Social Insurance Law", name_zh_hans="社会保险法")
+        provision = make_provision(
+            law=law,
+            label="Article 23",
+            label_zh_hans="第二十三条",
+            text="Employees participate.",
+            text_zh_hans="职工应当参加基本养老保险。",
+        )
+        chinese, english = zh(title="指南甲"), make_article(title="Guide A")
+        cite(chinese, provision)
+        cite(english, provision)
+        assert chinese_titles("社会保险法") == ["指南甲"]
+        assert chinese_titles("第二十三条") == ["指南甲"]
+        assert chinese_titles("基本养老保险") == ["指南甲"]
+        assert chinese_titles("employees") == []
+        assert titles("employees participate", language="en") == ["Guide A"]
+        # A law without a Chinese name is found by its English name from Chinese guides.
+        untranslated = make_provision(law=make_law(name="Welfare Code"), text="Benefits.")
+        cite(chinese, untranslated)
+        assert chinese_titles("welfare code") == ["指南甲"]
+
+
+class TestDidYouMeanAndSuggestionsPerLanguage:
+    def test_a_misspelling_on_a_chinese_page_is_corrected_with_chinese_guides_words(self):
+        make_article(title="Medical insurance card")
+        zh(title="支付宝 Alipay 激活医保卡")
+        assert did_you_mean(parse_query("insurence"), language="zh-hans") is None
+        assert did_you_mean(parse_query("insurence"), language="en") == "insurance"
+        assert did_you_mean(parse_query("insurence")) == "insurance"
+        assert did_you_mean(parse_query("alipy"), language="zh-hans") == "alipay"
+        assert did_you_mean(parse_query("alipy"), language="en") is None
+
+    def test_the_chinese_search_page_proposes_chinese_guides_words_only(self, client):
+        make_article(title="Medical insurance card")
+        zh(title="支付宝 Alipay 激活医保卡")
+        html = client.get("/zh-hans/search/", {"q": "insurence"}).content.decode()
+        assert "insurance" not in html
+        html = client.get("/zh-hans/search/", {"q": "alipy"}).content.decode()
+        assert "alipay" in html
+        html = client.get("/zh-hans/search/", {"q": "insurence", "lang": "all"}).content.decode()
+        assert "insurance" in html
+
+    def test_suggestions_are_titles_of_the_language(self):
+        make_article(title="Insurance for students")
+        zh(title="学生医保 insurance 指南")
+        assert [s["title"] for s in suggest("insur", language="en")] == ["Insurance for students"]
+        assert [s["title"] for s in suggest("insur", language="zh-hans")] == [
+            "学生医保 insurance 指南"
+        ]
+        assert sorted(s["title"] for s in suggest("insur")) == [
+            "Insurance for students",
+            "学生医保 insurance 指南",
+        ]
+
+    def test_chinese_suggestions_complete_on_two_characters_and_highlight(self):
+        zh(title="如何激活社保卡")
+        make_article(title="Social security card 社保卡")
+        found = suggest("社保", language="zh-hans")
+        assert [s["title"] for s in found] == ["如何激活社保卡"]
+        assert found[0]["title_html"] == "如何激活<mark>社保</mark>卡"
+        assert found[0]["url"].startswith("/zh-hans/")
+        assert suggest("怎么激活社保", language="zh-hans")[0]["title"] == "如何激活社保卡"
+
+    def test_each_language_has_its_own_cached_suggestions(self, client):
+        make_article(title="Pension transfer")
+        assert suggest("pens", language="zh-hans") == []
+        assert [s["title"] for s in suggest("pens", language="en")] == ["Pension transfer"]
+        response = client.get("/zh-hans/search/suggest/", {"q": "pens"})
+        assert response.json() == {"suggestions": []}
+        response = client.get("/zh-hans/search/suggest/", {"q": "pens", "lang": "all"})
+        assert [s["title"] for s in response.json()["suggestions"]] == ["Pension transfer"]
+
+
+def test_a_tier_is_ranked_among_a_bounded_number_of_matches(monkeypatch):
+    """A word nearly every guide holds would otherwise rank them all (the engines read
+    each match's document); pages never go past MAX_RESULTS, so they never run out."""
+    assert backends.RANK_CANDIDATES >= MAX_RESULTS + 2 * SEARCH_PAGE_SIZE
+    body_matches = []
+    for n in range(5):
+        article = make_article(title=f"Guide {n}", summary="Other words.")
+        make_section(article, heading="Notes", kind="text", body="Common words here.")
+        body_matches.append(article.pk)
+    monkeypatch.setattr(backends, "RANK_CANDIDATES", 3)
+    found = backends.get_backend().ids(parse_query("common"), backends.ALL, Filters(), 0, 10)
+    assert len(found) == 3 and set(found) <= set(body_matches)
+    _, results = search("common")
+    assert results.count() == 5

@@ -96,12 +96,23 @@ def hits_for(article_ids, query: ParsedQuery, promoted=False) -> list[Hit]:
     return hits
 
 
+def _line_matches(line_words: set[str], query: ParsedQuery) -> bool:
+    """Every word of a promotion's line is in the query; a CJK word may be part of a
+    longer CJK term, since Chinese is typed without spaces (社保卡 in 激活社保卡)."""
+    query_words = set(query.terms)
+    cjk_terms = [term for term in query.terms if is_cjk(term)]
+    return bool(line_words) and all(
+        word in query_words or (is_cjk(word) and any(word in term for term in cjk_terms))
+        for word in line_words
+    )
+
+
 def promoted_ids(query: ParsedQuery, filters: Filters) -> list[int]:
     """Published guides an editor pinned for this query (every word of one of the
-    promotion's lines is in the query) that pass the category and tag filters."""
+    promotion's lines is in the query) that pass the language, category and tag
+    filters."""
     if query.is_empty:
         return []
-    query_words = set(query.terms)
     # Promotions are few: read them, then only their guides, and apply the published
     # rule in Python; a join would let the planner start from the large articles table.
     promotions = list(PromotedResult.objects.all())
@@ -115,9 +126,10 @@ def promoted_ids(query: ParsedQuery, filters: Filters) -> list[int]:
             continue
         if filters.category_id and article.category_id != filters.category_id:
             continue
+        if filters.language and article.language != filters.language:
+            continue
         for line in promotion.queries.splitlines():
-            line_words = set(words(line))
-            if line_words and line_words <= query_words and article.pk not in chosen:
+            if _line_matches(set(words(line)), query) and article.pk not in chosen:
                 chosen.append(article.pk)
                 break
     if filters.tag_id and chosen:
@@ -133,33 +145,41 @@ def promoted_ids(query: ParsedQuery, filters: Filters) -> list[int]:
     return chosen
 
 
-def search(raw_query, category=None, tag=None):
-    """(promoted hits, SearchResults) for a raw query string and optional filters."""
+def search(raw_query, category=None, tag=None, language=None):
+    """(promoted hits, SearchResults) for a raw query string and optional filters.
+    `language` keeps guides of that language only; None searches every language."""
     query = parse_query(raw_query)
     category_id = category.pk if category else None
     tag_id = tag.pk if tag else None
-    pinned = promoted_ids(query, Filters(category_id=category_id, tag_id=tag_id))
-    filters = Filters(category_id=category_id, tag_id=tag_id, exclude_ids=pinned)
+    pinned = promoted_ids(query, Filters(category_id=category_id, tag_id=tag_id, language=language))
+    filters = Filters(category_id=category_id, tag_id=tag_id, exclude_ids=pinned, language=language)
     return hits_for(pinned, query, promoted=True), SearchResults(query, filters)
 
 
-def did_you_mean(query: ParsedQuery) -> str | None:
-    """The query with misspelled words replaced by close words of published guides,
-    when that corrected query finds something; else None."""
+def _terms(language):
+    """The "Did you mean" vocabulary of one language, or of all (None)."""
+    terms = SearchTerm.objects.all()
+    return terms.filter(language=language) if language else terms
+
+
+def did_you_mean(query: ParsedQuery, language=None) -> str | None:
+    """The query with misspelled words replaced by close words of published guides
+    (of `language`, or of any language for None), when that corrected query finds
+    something there; else None."""
     if query.is_empty:
         return None
-    known = set(SearchTerm.objects.filter(word__in=query.terms).values_list("word", flat=True))
+    known = set(_terms(language).filter(word__in=query.terms).values_list("word", flat=True))
     corrected, changed = [], False
     for term in query.terms:
         replacement = term
         if term not in known and term.isalpha() and term.isascii() and len(term) >= 4:
-            replacement = _closest_word(term) or term
+            replacement = _closest_word(term, language) or term
         changed |= replacement != term
         corrected.append(replacement)
     if not changed:
         return None
     suggestion = " ".join(corrected)
-    if SearchResults(parse_query(suggestion), Filters()).count() == 0:
+    if SearchResults(parse_query(suggestion), Filters(language=language)).count() == 0:
         return None
     return suggestion
 
@@ -168,7 +188,7 @@ def did_you_mean(query: ParsedQuery) -> str | None:
 PUBLIC_CHECKS = 5
 
 
-def _closest_word(term: str) -> str | None:
+def _closest_word(term: str, language=None) -> str | None:
     """The nearest (then most used) indexed word within a small edit distance of
     `term` that finds a published guide now.
 
@@ -178,7 +198,8 @@ def _closest_word(term: str) -> str | None:
     """
     allowed = 1 if len(term) <= 5 else 2
     candidates = (
-        SearchTerm.objects.filter(
+        _terms(language)
+        .filter(
             length__gte=len(term) - allowed,
             length__lte=len(term) + allowed,
             word__startswith=term[0],
@@ -186,14 +207,15 @@ def _closest_word(term: str) -> str | None:
         .order_by("-documents", "word")
         .values_list("word", flat=True)[:5000]
     )
-    near = []
+    near = {}
     for usage_rank, word in enumerate(candidates):
         distance = edit_distance(term, word, allowed)
-        if distance <= allowed:
-            near.append((distance, usage_rank, word))
+        if distance <= allowed and word not in near:  # a word of several languages once
+            near[word] = (distance, usage_rank, word)
     backend = get_backend()
-    for _, _, word in sorted(near)[:PUBLIC_CHECKS]:
-        if backend.count(ParsedQuery(raw=word, text=word, terms=[word]), ALL, Filters(), 1):
+    public = Filters(language=language)
+    for _, _, word in sorted(near.values())[:PUBLIC_CHECKS]:
+        if backend.count(ParsedQuery(raw=word, text=word, terms=[word]), ALL, public, 1):
             return word
     return None
 
@@ -225,17 +247,18 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def _suggestion_cache_key(text: str) -> str:
+def _suggestion_cache_key(text: str, language) -> str:
     digest = hashlib.sha256(fold(text).encode("utf-8", "surrogatepass")).hexdigest()
-    return f"search-suggest:{digest}"
+    return f"search-suggest:{language or 'all'}:{digest}"
 
 
-def suggest(raw_prefix: str) -> list[dict]:
-    """Up to 8 published guide titles for what has been typed so far, cached briefly."""
+def suggest(raw_prefix: str, language=None) -> list[dict]:
+    """Up to 8 published guide titles (of `language`, or of any for None) for what
+    has been typed so far, cached briefly."""
     query = parse_query(raw_prefix)
     if query.is_empty:
         return []
-    key = _suggestion_cache_key(query.text + ("_" if raw_prefix.endswith(" ") else ""))
+    key = _suggestion_cache_key(query.text + ("_" if raw_prefix.endswith(" ") else ""), language)
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -245,15 +268,19 @@ def suggest(raw_prefix: str) -> list[dict]:
         completions = [last]
     else:
         completions = list(
-            SearchTerm.objects.filter(word__startswith=last)
-            .order_by("-documents")
-            .values_list("word", flat=True)[:3]
-        ) or [last]
+            dict.fromkeys(
+                _terms(language)
+                .filter(word__startswith=last)
+                .order_by("-documents")
+                .values_list("word", flat=True)[:6]
+            )
+        )[:3] or [last]
     backend = get_backend()
     found: dict[int, ParsedQuery] = {}
+    public = Filters(language=language)
     for word in completions:
         candidate = ParsedQuery(raw=raw_prefix, text=raw_prefix, terms=[*complete, word])
-        for article_id in backend.ids(candidate, ALL, Filters(), 0, SUGGESTION_LIMIT):
+        for article_id in backend.ids(candidate, ALL, public, 0, SUGGESTION_LIMIT):
             found.setdefault(article_id, candidate)
     articles = Article.objects.select_related("category").in_bulk(list(found))
     suggestions = []

@@ -14,22 +14,28 @@ from django.utils import timezone
 from taggit.models import TaggedItem
 
 from ..models import Article, SearchDocument
-from .text import ParsedQuery
+from .text import CJK_RUN, ParsedQuery, is_cjk, without_cjk
 
 ALL, ANY = "all", "any"
 FTS_TABLE = "articles_search_fts"
 
 
 class Filters:
-    """What narrows a search besides the words: a category, a tag, guides to leave out."""
+    """What narrows a search besides the words: a language (None: every language),
+    a category, a tag, guides to leave out."""
 
-    def __init__(self, category_id=None, tag_id=None, exclude_ids=()):
+    def __init__(self, category_id=None, tag_id=None, exclude_ids=(), language=None):
         self.category_id = category_id
         self.tag_id = tag_id
         self.exclude_ids = tuple(exclude_ids)
+        self.language = language
 
 
 TITLE, REST = "title", "rest"
+# Matches of a tier ranked at most (_ranked of each backend): more than the 1000
+# results a search pages through (articles.search.MAX_RESULTS), far fewer than the
+# guides a word common to nearly all of them finds.
+RANK_CANDIDATES = 2000
 
 
 class TieredRanking:
@@ -73,6 +79,10 @@ class SQLiteBackend(TieredRanking):
         # Only published guides have documents; the publish time decides the rest.
         sql = [f"{FTS_TABLE} MATCH %s", "d.published_at <= %s"]
         params = [self._match(query, mode, tier), timezone.now()]
+        if filters.language:
+            # Read from the covering index of migration 0008, like the publish time.
+            sql.append("d.language = %s")
+            params.append(filters.language)
         if filters.category_id:
             sql.append("d.category_id = %s")
             params.append(filters.category_id)
@@ -105,32 +115,58 @@ class SQLiteBackend(TieredRanking):
             return cursor.fetchone()[0]
 
     def _ranked(self, query, mode, filters, tier, offset, limit) -> list[int]:
+        """One tier's page, ranked among its RANK_CANDIDATES newest matches at most.
+
+        Ranking every guide holding a word nearly all guides hold (办理, "steps")
+        would look up each one's document; FTS5 reads matches newest first (by id)
+        and stops at RANK_CANDIDATES. A tier with fewer matches is ranked whole.
+        """
         where, params = self._where(query, mode, filters, tier)
         sql = (
-            f"SELECT d.article_id {where} "
-            f"ORDER BY bm25({FTS_TABLE}, {self.WEIGHTS}), d.published_at DESC, d.article_id DESC "
-            "LIMIT %s OFFSET %s"
+            "SELECT article_id FROM ("  # noqa: S608 (no user text: words go in params)
+            f"SELECT d.article_id, bm25({FTS_TABLE}, {self.WEIGHTS}) AS rank, d.published_at "
+            f"{where} ORDER BY f.rowid DESC LIMIT %s) "
+            "ORDER BY rank, published_at DESC, article_id DESC LIMIT %s OFFSET %s"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, limit, offset])
+            cursor.execute(sql, [*params, RANK_CANDIDATES, limit, offset])
             return [row[0] for row in cursor.fetchall()]
 
     def write(self, article_ids) -> None:
-        """Make the FTS rows of these guides match their search documents."""
+        """Make the FTS rows of these guides match their search documents.
+
+        Each column holds its text with the CJK runs replaced by their tokens (the
+        document's `cjk` lines), so a Chinese title is weighed as a title and
+        unicode61 never sees a whole Chinese sentence as one word.
+        """
         with connection.cursor() as cursor:
             for chunk in _chunks(list(article_ids), 500):
                 marks = ", ".join(["%s"] * len(chunk))
                 cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", chunk)  # noqa: S608
                 cursor.execute(
-                    f"INSERT INTO {FTS_TABLE} (rowid, title, summary, keywords, body, cjk) "  # noqa: S608
-                    "SELECT article_id, title, summary, keywords, body, cjk "
+                    "SELECT article_id, title, summary, keywords, body, cjk "  # noqa: S608
                     f"FROM articles_searchdocument WHERE article_id IN ({marks})",
                     chunk,
+                )
+                rows = [
+                    (pk, *_with_cjk_tokens([title, summary, keywords, body], cjk), "")
+                    for pk, title, summary, keywords, body, cjk in cursor.fetchall()
+                ]
+                cursor.executemany(
+                    f"INSERT INTO {FTS_TABLE} (rowid, title, summary, keywords, body, cjk) "  # noqa: S608
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    rows,
                 )
 
     def clear(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {FTS_TABLE}")  # noqa: S608
+
+    def optimize(self) -> None:
+        """Merge the FTS index into one segment, as after a full rebuild: searches then
+        read one list per word instead of one per batch written."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
 
 
 class PostgresBackend(TieredRanking):
@@ -145,8 +181,12 @@ class PostgresBackend(TieredRanking):
     WEIGHTS = [0.1, 0.3, 0.6, 1.0]
 
     def _tsquery(self, query: ParsedQuery, mode: str) -> SearchQuery:
+        # CJK tokens are indexed through the 'simple' config (write()): looked up so too.
         parts = [
-            SearchQuery(token, search_type="plain", config=self.CONFIG) for token in query.tokens()
+            SearchQuery(
+                token, search_type="plain", config="simple" if is_cjk(token) else self.CONFIG
+            )
+            for token in query.tokens()
         ]
         combined = parts[0]
         for part in parts[1:]:
@@ -157,6 +197,8 @@ class PostgresBackend(TieredRanking):
         tsquery = self._tsquery(query, mode)
         # Only published guides have documents; the publish time decides the rest.
         documents = SearchDocument.objects.filter(published_at__lte=timezone.now())
+        if filters.language:
+            documents = documents.filter(language=filters.language)
         if tier == TITLE:
             documents = documents.filter(title_vector=tsquery)
             rank = SearchRank(F("title_vector"), tsquery)
@@ -181,30 +223,67 @@ class PostgresBackend(TieredRanking):
         return documents[:limit].count()
 
     def _ranked(self, query, mode, filters, tier, offset, limit) -> list[int]:
+        """One tier's page, ranked among RANK_CANDIDATES of its matches at most.
+
+        ts_rank reads each candidate's whole vector, which is stored out of line
+        (migration 0002): ranking every guide holding a word nearly all guides hold
+        (办理, "steps") would read tens of thousands. The inner LIMIT stops the scan
+        at RANK_CANDIDATES matches (in storage order: an index cannot give the
+        newest first, as FTS5 does) and ranks those; a tier with fewer matches is
+        ranked whole.
+        """
         documents, rank = self._queryset(query, mode, filters, tier)
-        ranked = documents.annotate(rank=rank).order_by("-rank", "-published_at", "-article_id")
-        return list(ranked.values_list("article_id", flat=True)[offset : offset + limit])
+        candidates = documents.annotate(rank=rank).values_list(
+            "article_id", "rank", "published_at"
+        )[:RANK_CANDIDATES]
+        sql, params = candidates.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT article_id FROM ({sql}) AS candidates "  # noqa: S608 (the ORM's SQL)
+                "ORDER BY rank DESC, published_at DESC, article_id DESC LIMIT %s OFFSET %s",
+                [*params, limit, offset],
+            )
+            return [row[0] for row in cursor.fetchall()]
 
     def write(self, article_ids) -> None:
-        # unaccent() folds accents as SQLite's remove_diacritics does; CJK bigrams
-        # go through the 'simple' config so they are kept exactly.
-        sql = """
+        # unaccent() folds accents as SQLite's remove_diacritics does. CJK runs are
+        # blanked out of the English text and their tokens (the document's `cjk`
+        # lines: title, summary, keywords, body) go through the 'simple' config, kept
+        # exactly and weighted as the field they come from.
+        def field(column, line):
+            return (
+                f"to_tsvector('english', unaccent(regexp_replace({column}, %(cjk)s, ' ', 'g')))"
+                f" || to_tsvector('simple', split_part(cjk, E'\\n', {line}))"
+            )
+
+        sql = f"""
             UPDATE articles_searchdocument SET
-                title_vector = to_tsvector('english', unaccent(title)),
+                title_vector = {field("title", 1)},
                 vector =
-                    setweight(to_tsvector('english', unaccent(title)), 'A')
-                    || setweight(to_tsvector('english', unaccent(summary)), 'B')
-                    || setweight(to_tsvector('english', unaccent(keywords)), 'C')
-                    || setweight(to_tsvector('english', unaccent(body)), 'D')
-                    || setweight(to_tsvector('simple', cjk), 'D')
-            WHERE article_id = ANY(%s)
-        """
+                    setweight({field("title", 1)}, 'A')
+                    || setweight({field("summary", 2)}, 'B')
+                    || setweight({field("keywords", 3)}, 'C')
+                    || setweight({field("body", 4)}, 'D')
+            WHERE article_id = ANY(%(ids)s)
+        """  # noqa: S608 (no user text)
         with connection.cursor() as cursor:
             for chunk in _chunks(list(article_ids), 2000):
-                cursor.execute(sql, [chunk])
+                cursor.execute(sql, {"ids": chunk, "cjk": CJK_RUN.pattern})
 
     def clear(self) -> None:
         """Documents hold the vectors; deleting them (indexing.py) clears the index."""
+
+    def optimize(self) -> None:
+        """GIN indexes merge their pending lists by themselves (autovacuum)."""
+
+
+def _with_cjk_tokens(texts, cjk) -> list[str]:
+    """Each text without its CJK runs, followed by its line of CJK tokens."""
+    lines = cjk.split("\n") if cjk else []
+    return [
+        f"{without_cjk(text)}\n{lines[i]}" if i < len(lines) and lines[i] else text
+        for i, text in enumerate(texts)
+    ]
 
 
 def _chunks(items, size):

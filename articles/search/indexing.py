@@ -10,6 +10,7 @@ from collections import Counter
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import translation
 
 from ..markdown import html_to_text
 from ..models import Article, SearchDocument, SearchTerm
@@ -20,23 +21,29 @@ BATCH = 500
 
 
 def document_for(article: Article) -> SearchDocument:
-    """Reads the guide's parts: prefetch them (Article.objects.with_parts())."""
+    """Reads the guide's parts: prefetch them (Article.objects.with_parts()).
+
+    Law names, provision labels and texts are read in the guide's own language
+    (falling back to English where untranslated), as its page shows them.
+    """
     citations = list(article.citations.all())
     tags = [tag.name for tag in article.tags.all()]
-    keywords = " ".join(
-        tags
-        + [c.provision.law.name for c in citations]
-        + [c.provision.law.short_name for c in citations]
-        + [c.provision.label for c in citations]
-    )
+    with translation.override(article.language):
+        keywords = " ".join(
+            tags
+            + [c.provision.law.name for c in citations]
+            + [c.provision.law.short_name for c in citations]
+            + [c.provision.label for c in citations]
+        )
+        provisions = [c.provision.text for c in citations]
     body = "\n".join(
-        [f"{s.heading}\n{html_to_text(s.body_html)}" for s in article.sections.all()]
-        + [c.provision.text for c in citations]
+        [f"{s.heading}\n{html_to_text(s.body_html)}" for s in article.sections.all()] + provisions
     )
     return SearchDocument(
         article=article,
         published_at=article.published_at,
         category_id=article.category_id,
+        language=article.language,
         title=article.title,
         summary=article.summary,
         keywords=keywords,
@@ -45,8 +52,10 @@ def document_for(article: Article) -> SearchDocument:
     )
 
 
-def _words(document: SearchDocument) -> set[str]:
-    return vocabulary(document.title, document.summary, document.keywords, document.body)
+def _words(document: SearchDocument) -> set[tuple[str, str]]:
+    """(language, word) pairs: "Did you mean" proposes a language's own words."""
+    words = vocabulary(document.title, document.summary, document.keywords, document.body)
+    return {(document.language, word) for word in words}
 
 
 def index_articles(article_ids) -> int:
@@ -99,26 +108,37 @@ def rebuild_index(batch_size: int = 2000, progress=None) -> int:
         done += index_articles(ids[start : start + batch_size])
         if progress:
             progress(done, len(ids))
+    get_backend().optimize()
     return done
 
 
 def _apply_vocabulary_delta(delta: Counter) -> None:
-    changes = {word: count for word, count in delta.items() if count}
+    """Add the (language, word) count changes to the vocabulary; words no guide of
+    a language uses any more leave that language's vocabulary."""
+    changes = {key: count for key, count in delta.items() if count}
     if not changes:
         return
     SearchTerm.objects.bulk_create(
-        [SearchTerm(word=word, length=len(word), documents=0) for word in changes],
+        [
+            SearchTerm(language=language, word=word, length=len(word), documents=0)
+            for language, word in changes
+        ],
         ignore_conflicts=True,
         batch_size=500,
     )
-    by_amount: dict[int, list[str]] = {}
-    for word, count in changes.items():
-        by_amount.setdefault(count, []).append(word)
-    for amount, words in by_amount.items():
+    by_amount: dict[tuple[str, int], list[str]] = {}
+    for (language, word), count in changes.items():
+        by_amount.setdefault((language, count), []).append(word)
+    for (language, amount), words in by_amount.items():
         for start in range(0, len(words), 500):
-            SearchTerm.objects.filter(word__in=words[start : start + 500]).update(
-                documents=F("documents") + amount
-            )
-    words = list(changes)
-    for start in range(0, len(words), 500):
-        SearchTerm.objects.filter(word__in=words[start : start + 500], documents__lte=0).delete()
+            SearchTerm.objects.filter(
+                language=language, word__in=words[start : start + 500]
+            ).update(documents=F("documents") + amount)
+    by_language: dict[str, list[str]] = {}
+    for language, word in changes:
+        by_language.setdefault(language, []).append(word)
+    for language, words in by_language.items():
+        for start in range(0, len(words), 500):
+            SearchTerm.objects.filter(
+                language=language, word__in=words[start : start + 500], documents__lte=0
+            ).delete()

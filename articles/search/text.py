@@ -61,13 +61,59 @@ def cjk_bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
+# Chinese question words and particles: as "how to" in English, they say nothing about
+# the guide wanted, and as bigrams they would demand guides phrased the same way.
+CJK_QUESTION_WORDS = (
+    "如何 怎么办 怎么样 怎么 怎样 什么 哪里 哪儿 哪些 哪个 多少 为什么 可以 能否 是否 "
+    "需要 请问 应该 我的 我们"
+).split()
+# One-character particles: dropped only at either end of a piece, since inside a word
+# they are part of it (所在地, 了解, 目的).
+CJK_LEADING_PARTICLES = "在我想要去到请"
+CJK_TRAILING_PARTICLES = "吗呢吧啊呀了的在"
+CJK_QUERY_STOP_WORDS = frozenset(
+    CJK_QUESTION_WORDS + list(CJK_LEADING_PARTICLES + CJK_TRAILING_PARTICLES)
+)
+_CJK_QUESTION = re.compile("|".join(sorted(CJK_QUESTION_WORDS, key=len, reverse=True)))
+
+
+def cjk_query_bigrams(run: str) -> list[str]:
+    """A query's CJK run as search tokens: split at question words, particles trimmed
+    from the pieces' ends, then bigrams of each piece. 在上海怎么办居住证 -> 上海,
+    居住, 住证. A run of nothing but such words is searched as typed."""
+    pieces = []
+    for piece in _CJK_QUESTION.split(run):
+        piece = piece.lstrip(CJK_LEADING_PARTICLES).rstrip(CJK_TRAILING_PARTICLES)
+        if piece:
+            pieces.append(piece)
+    # One character left beside longer pieces ("领" of 失业金怎么领) is a word the
+    # bigram index cannot find alone: the longer pieces carry the query.
+    longer = [piece for piece in pieces if len(piece) > 1]
+    return [token for piece in longer or pieces or [run] for token in cjk_bigrams(piece)]
+
+
+# How a run of CJK characters becomes index tokens, and a query's run becomes search
+# tokens: overlapping bigrams, so any two or more characters of a guide find it, with
+# no dictionary (bench/chinese_segmentation.py measured a word segmenter against this).
+# Module globals, looked up at each call, so a benchmark can swap them.
+index_tokens = cjk_bigrams
+query_tokens = cjk_query_bigrams
+
+
 def cjk_index_text(*texts: str) -> str:
-    """The bigrams of every CJK run in the texts, space-separated, for the index."""
-    grams = []
-    for text in texts:
-        for run in CJK_RUN.findall(text or ""):
-            grams.extend(cjk_bigrams(run))
-    return " ".join(grams)
+    """The CJK tokens of each text, space-separated, one line per text (so the engines
+    weigh a title's Chinese as a title); empty when no text holds CJK."""
+    lines = [
+        " ".join(token for run in CJK_RUN.findall(fold(text or "")) for token in index_tokens(run))
+        for text in texts
+    ]
+    return "\n".join(lines) if any(lines) else ""
+
+
+def without_cjk(text: str) -> str:
+    """The text with its CJK runs blanked out: the engines' own word splitting
+    cannot read them, and their tokens are indexed beside it (cjk_index_text)."""
+    return CJK_RUN.sub(" ", text or "")
 
 
 def words(text: str) -> list[str]:
@@ -102,7 +148,7 @@ class ParsedQuery:
         """The terms as the index holds them: a CJK term becomes its bigrams."""
         found = []
         for term in self.terms:
-            for token in cjk_bigrams(term) if is_cjk(term) else [term]:
+            for token in query_tokens(term) if is_cjk(term) else [term]:
                 if token not in found:
                     found.append(token)
         return found
@@ -130,45 +176,95 @@ def parse_query(raw: str | None) -> ParsedQuery:
     return ParsedQuery(raw=raw, text=text, terms=meaningful, truncated=truncated)
 
 
-def _matcher(query: ParsedQuery):
+# Words for snippet windows: a Latin word, or one CJK character (CJK runs are whole
+# sentences); a CJK character counts as half a word of the window.
+_SNIPPET_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+(?:['’][^\W_{_CJK}]+)*")
+CJK_CHARACTER_WEIGHT = 0.5
+
+
+def _marks(text: str, query: ParsedQuery) -> list[tuple[int, int]]:
+    """(start, end) spans of `text` to highlight, in order and not overlapping.
+
+    A Latin word is marked when its stem is a query term's. In CJK text, which has
+    no spaces, exactly the characters covered by the query's CJK tokens (bigrams,
+    or whole terms) are marked: 社保 in 激活社保卡 marks two characters, not five.
+    """
     stems = {stem(term) for term in query.terms if not is_cjk(term)}
-    cjk_terms = [term for term in query.terms if is_cjk(term)]
+    pieces = {token for token in query.tokens() if is_cjk(token) and len(token) > 1}
+    pieces |= {term for term in query.terms if is_cjk(term) and len(term) > 1}
+    marks = []
+    for m in WORD.finditer(text):
+        word = m.group()
+        if not is_cjk(word):
+            if stems and stem(fold(word)) in stems:
+                marks.append((m.start(), m.end()))
+            continue
+        if not pieces:
+            continue
+        folded = fold(word)
+        if len(folded) != len(word):  # compatibility forms: match as written
+            folded = word
+        covered = [False] * len(word)
+        for piece in pieces:
+            at = folded.find(piece)
+            while at != -1:
+                covered[at : at + len(piece)] = [True] * len(piece)
+                at = folded.find(piece, at + 1)
+        start = None
+        for i, on in enumerate([*covered, False]):
+            if on and start is None:
+                start = i
+            elif not on and start is not None:
+                marks.append((m.start() + start, m.start() + i))
+                start = None
+    return marks
 
-    def matches(token: str) -> bool:
-        folded = fold(token)
-        if is_cjk(folded):
-            return any(term in folded for term in cjk_terms)
-        return stem(folded) in stems
 
-    return matches
+def _highlighted(text: str, marks) -> str:
+    out, last = [], 0
+    for start, end in marks:
+        out.append(escape(text[last:start]))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        last = end
+    out.append(escape(text[last:]))
+    return "".join(out)
 
 
 def highlight(text: str, query: ParsedQuery) -> SafeString:
     """The whole text, escaped, with matching words wrapped in <mark>."""
-    matches = _matcher(query)
-    out, last = [], 0
-    for m in WORD.finditer(text):
-        if matches(m.group()):
-            out.append(escape(text[last : m.start()]))
-            out.append(f"<mark>{escape(m.group())}</mark>")
-            last = m.end()
-    out.append(escape(text[last:]))
-    return mark_safe("".join(out))  # noqa: S308 (every piece is escaped above)
+    return mark_safe(_highlighted(text, _marks(text, query)))  # noqa: S308 (all escaped)
 
 
 def snippet(text: str, query: ParsedQuery, width: int = 28) -> SafeString | None:
-    """About `width` words around the first match, escaped and highlighted, or None."""
-    matches = _matcher(query)
-    tokens = list(WORD.finditer(text))
-    hit = next((i for i, m in enumerate(tokens) if matches(m.group())), None)
-    if hit is None:
+    """About `width` words around the first match (a CJK character counting as half
+    a word), escaped and highlighted, or None."""
+    marks = _marks(text, query)
+    if not marks:
         return None
-    first = max(0, hit - width // 3)
-    last = min(len(tokens) - 1, first + width)
-    start = tokens[first].start()
-    end = tokens[last].end()
-    prefix = "… " if first > 0 else ""
-    suffix = " …" if last < len(tokens) - 1 else ""
-    return mark_safe(  # noqa: S308 (highlight escapes; the ellipses are literals)
-        prefix + highlight(text[start:end], query) + suffix
+    tokens = list(_SNIPPET_TOKEN.finditer(text))
+    first_mark = marks[0][0]
+    hit = next(i for i, m in enumerate(tokens) if m.end() > first_mark)
+
+    def cost(i):
+        return CJK_CHARACTER_WEIGHT if is_cjk(tokens[i].group()) else 1
+
+    first, used = hit, 0
+    while first > 0 and used + cost(first - 1) <= width // 3:
+        first -= 1
+        used += cost(first)
+    last, used = first, 0
+    while last < len(tokens) - 1 and used + cost(last + 1) <= width:
+        last += 1
+        used += cost(last)
+    start, end = tokens[first].start(), tokens[last].end()
+    inside = [
+        (max(s, start) - start, min(e, end) - start) for s, e in marks if s < end and e > start
+    ]
+    prefix = suffix = ""
+    if first > 0:
+        prefix = "…" if is_cjk(tokens[first].group()) else "… "
+    if last < len(tokens) - 1:
+        suffix = "…" if is_cjk(tokens[last].group()) else " …"
+    return mark_safe(  # noqa: S308 (_highlighted escapes; the ellipses are literals)
+        prefix + _highlighted(text[start:end], inside) + suffix
     )

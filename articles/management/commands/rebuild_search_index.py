@@ -2,7 +2,9 @@
 
 Day to day the index follows every save by itself (articles/signals.py); this
 command is for recovery, after a bulk import, or after changing how guides are
-indexed.
+indexed (after migration 0008, for instance: Chinese text is then indexed field by
+field, so a Chinese title weighs as a title). Every language is rebuilt, each guide
+with its own language's words and law names.
 """
 
 from django.core.management.base import BaseCommand
