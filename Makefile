@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 
-.PHONY: run test serve install install-test secret lint format check lock lock-upgrade
+.PHONY: run test serve install install-test secret lint format check lock lock-upgrade messages
 
 # Pinned installs. pyproject.toml keeps the compatible ranges; the locks pin one version
 # of every package with the hashes of all its files (any platform, Python 3.11+):
@@ -106,3 +106,18 @@ lint: install-test
 format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# `make messages` extracts the interface's strings again (templates and Python) into
+# locale/<language>/LC_MESSAGES/django.po, keeping the translations there, and compiles
+# each django.mo. Both files are committed, so running the site needs no gettext; this
+# target does: GNU gettext is a developer-only tool (apt-get install gettext). Translate
+# every new or changed entry (no empty msgstr, no "#, fuzzy") before committing:
+# tests/test_interface_language.py checks. A new language: add it to LANGUAGES, then
+# `$(MANAGE) makemessages -l <locale>` once (zh-hans is zh_Hans) before this target.
+MESSAGES_IGNORE := --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=tests --ignore=bench
+
+messages: install
+	@command -v msgfmt >/dev/null 2>&1 || { \
+		echo "make messages needs GNU gettext (a developer tool): apt-get install gettext" >&2; exit 1; }
+	$(MANAGE) makemessages --all --no-obsolete $(MESSAGES_IGNORE)
+	$(MANAGE) compilemessages $(MESSAGES_IGNORE)

@@ -1,6 +1,12 @@
 // "Was this page helpful?" without a page reload. The form works the same without it.
+// What the script says comes from the form's data-* attributes, in the page's language
+// (templates/includes/feedback.html): no interface text is written here.
 (function () {
   "use strict";
+
+  function text(form, name) {
+    return form.dataset[name] || "";
+  }
 
   function post(url, data) {
     return fetch(url, {
@@ -11,7 +17,7 @@
     }).then(function (response) { return response.json(); });
   }
 
-  function commentForm(url, status) {
+  function commentForm(url, status, texts) {
     var form = document.createElement("form");
     var label = document.createElement("label");
     var textarea = document.createElement("textarea");
@@ -24,14 +30,14 @@
     textarea.rows = 4;
     textarea.maxLength = 500;
     label.htmlFor = textarea.id;
-    label.textContent = "What were you looking for? (optional, do not include personal details)";
+    label.textContent = text(texts, "commentLabel");
     button.type = "submit";
-    button.textContent = "Send comment";
+    button.textContent = text(texts, "commentButton");
     form.append(label, textarea, button);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       post(url, new FormData(form)).then(function (data) {
-        status.textContent = data.error || "Thank you for your comment.";
+        status.textContent = data.error || text(texts, "thanksComment");
         if (!data.error) { form.remove(); }
       }).catch(function () { form.submit(); });
     });
@@ -45,10 +51,10 @@
       var data = new FormData(form);
       if (event.submitter) { data.append(event.submitter.name, event.submitter.value); }
       post(form.action, data).then(function (result) {
-        status.textContent = result.error || "Thank you for your feedback.";
+        status.textContent = result.error || text(form, "thanks");
         form.hidden = true;
         if (result.ask_comment) {
-          var comment = commentForm(result.comment_url, status);
+          var comment = commentForm(result.comment_url, status, form);
           form.parentNode.appendChild(comment);
           comment.querySelector("textarea").focus();
         }

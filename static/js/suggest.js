@@ -1,9 +1,32 @@
 // Search suggestions as you type: progressive enhancement of any search input
 // with data-suggest. Without this script the form works exactly the same.
 // Follows the ARIA combobox pattern: arrow keys move, Enter opens, Escape closes.
+// What it says comes from the input's data-suggest-* attributes, in the page's language
+// (templates/includes/suggest_texts.html): no interface text is written here.
 (function () {
   "use strict";
   var counter = 0;
+  var plurals = null;
+  try {
+    plurals = new Intl.PluralRules(document.documentElement.lang || undefined);
+  } catch (error) {
+    plurals = null;  // an old browser, or a lang it does not know: English rules below
+  }
+
+  // "{n} suggestions, …" in the plural form the page's language uses for n.
+  function countText(input, n) {
+    var form = plurals ? plurals.select(n) : (n === 1 ? "one" : "other");
+    var key = "suggestStatus" + form.charAt(0).toUpperCase() + form.slice(1);
+    var template = input.dataset[key] || input.dataset.suggestStatusOther || "";
+    return template.split("{n}").join(String(n));
+  }
+
+  // The suggestions' address for what was typed, keeping any parameter it already has.
+  function suggestUrl(input, query) {
+    var url = new URL(input.dataset.suggest, window.location.href);
+    url.searchParams.set("q", query);
+    return url.href;
+  }
 
   function enhance(input) {
     var listId = "suggestions-" + (++counter);
@@ -17,7 +40,7 @@
     list.id = listId;
     list.className = "suggestions";
     list.setAttribute("role", "listbox");
-    list.setAttribute("aria-label", "Suggested guides");
+    list.setAttribute("aria-label", input.dataset.suggestLabel || "");
     list.hidden = true;
     status.className = "visually-hidden";
     status.setAttribute("role", "status");
@@ -69,9 +92,7 @@
       highlightActive();
       list.hidden = items.length === 0;
       input.setAttribute("aria-expanded", items.length ? "true" : "false");
-      status.textContent = items.length
-        ? items.length + " suggestion" + (items.length === 1 ? "" : "s") + ", use the arrow keys to choose"
-        : "";
+      status.textContent = items.length ? countText(input, items.length) : "";
     }
 
     function fetchSuggestions() {
@@ -79,7 +100,7 @@
       if (query.trim().length < 2) { render([]); return; }
       if (query === lastQuery) { return; }
       lastQuery = query;
-      fetch(input.dataset.suggest + "?q=" + encodeURIComponent(query), {
+      fetch(suggestUrl(input, query), {
         headers: { Accept: "application/json" }
       })
         .then(function (response) { return response.ok ? response.json() : { suggestions: [] }; })
