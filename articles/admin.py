@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import reversion
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F
-from django.http import JsonResponse
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,8 +23,9 @@ from django.utils.translation import gettext_lazy as _
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
+from translated_fields.admin import TranslatedFieldAdmin
 
-from . import versioning, workflow
+from . import translation, versioning, workflow
 from .caching import private
 from .markdown import render_markdown
 from .models import (
@@ -36,7 +38,9 @@ from .models import (
     PromotedResult,
     RelatedLink,
     Section,
+    primary,
 )
+from .seo import bcp47
 from .versioning import revision_sections, revision_tags, text_diff_html
 
 versioning.register_models()
@@ -110,11 +114,15 @@ class VersionedAdmin(CompareVersionAdmin):
                 request, version_id, extra_context
             )
 
+    def restore_refusals(self, request, version) -> list[str]:
+        """Why the user may not bring `version`'s revision back (empty: they may)."""
+        return versioning.restore_refusals(request.user, version.revision, lock=True)
+
     def _refuse_restore(self, request, version, back):
         """A redirect with the reasons when the user may not bring `version`'s whole
         revision back; None when they may. Runs before reversion writes anything, in
         the caller's transaction, which keeps the checked rows locked until the end."""
-        refusals = versioning.restore_refusals(request.user, version.revision, lock=True)
+        refusals = self.restore_refusals(request, version)
         if not refusals:
             return None
         self.message_user(
@@ -133,18 +141,18 @@ class VersionedAdmin(CompareVersionAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(VersionedAdmin):
+class CategoryAdmin(TranslatedFieldAdmin, VersionedAdmin):
     list_display = ["name", "slug", "position", "guide_count"]
     list_editable = ["position"]
-    search_fields = ["name", "description"]
-    prepopulated_fields = {"slug": ["name"]}
+    search_fields = [*Category.name.fields, *Category.description.fields]
+    prepopulated_fields = {"slug": [primary("name")]}
 
     def get_queryset(self, request):
         return (
             super()
             .get_queryset(request)
             .annotate(guide_count=Count("articles"))
-            .order_by("position", "name")
+            .order_by("position", primary("name"))
         )
 
     @admin.display(description=_("guides"), ordering="guide_count")
@@ -172,12 +180,48 @@ class RelatedLinkInline(admin.TabularInline):
     verbose_name_plural = _("related guides (shown first, then guides sharing tags)")
 
 
+def translation_checkboxes(article: Article | None) -> list[str]:
+    """The translation questions the change form of `article` asks (form fields and
+    fieldsets agree through this): whether the edit is a major change, on a version
+    others are translated from (an original always), and whether a translation now
+    matches its source. A new guide asks neither: adding one is a major change."""
+    if article is None or article.pk is None:
+        return []
+    names = []
+    if translation.is_followed(article):
+        names.append("major_change")
+    if article.translated_from:
+        names.append("translation_matches")
+    return names
+
+
 class ArticleAdminForm(forms.ModelForm):
-    """Checks the role rules and refuses a save started from an outdated version."""
+    """Checks the role rules, refuses a save started from an outdated version, and
+    asks what the edit means for the guide's translations."""
 
     # When the editor opened the form: the guide's last-updated time, which every
     # save moves (inlines included, articles.signals).
     edited_version = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Ticked by default: a major change missed leaves readers of a translation with
+    # outdated steps and no sign of it; a needless one costs a translator a look.
+    major_change = forms.BooleanField(
+        label=_("Major change: translations must be updated"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Untick for a minor change that translations need not follow: a typo, a "
+            "link, wording that keeps the meaning. A major change marks every "
+            "translation of this guide outdated."
+        ),
+    )
+    translation_matches = forms.BooleanField(
+        label=_("This translation now matches the source"),
+        required=False,
+        help_text=_(
+            "Tick when this text says everything the source says now: the translation "
+            "is then up to date until the source's next major change."
+        ),
+    )
 
     class Meta:
         model = Article
@@ -187,6 +231,19 @@ class ArticleAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["edited_version"].initial = self.instance.updated_at.isoformat()
+        asked = translation_checkboxes(self.instance)
+        for name in ["major_change", "translation_matches"]:
+            if name not in asked:
+                del self.fields[name]
+        if "translation_matches" in self.fields:
+            source = translation.source_of(self.instance)
+            if source is not None and source.major_change_at is not None:
+                self.fields["translation_matches"].help_text += " " + gettext(
+                    "The source's last major change: %(when)s."
+                ) % {"when": timezone.localtime(source.major_change_at).strftime("%Y-%m-%d %H:%M")}
+        if "language" in self.fields:
+            # A form posted without it (a script, an old form) keeps the guide's.
+            self.fields["language"].required = False
         if "status" in self.fields and not workflow.can_publish(self.user):
             allowed = [
                 choice for choice in Article.Status.choices if choice[0] in Article.EDITOR_STATUSES
@@ -196,6 +253,9 @@ class ArticleAdminForm(forms.ModelForm):
                 allowed.append((self.instance.status, self.instance.get_status_display()))
             self.fields["status"].choices = allowed
 
+    def clean_language(self):
+        return self.cleaned_data.get("language") or self.instance.language
+
     def clean(self):
         cleaned = super().clean()
         original = self.instance if self.instance.pk else None
@@ -203,6 +263,10 @@ class ArticleAdminForm(forms.ModelForm):
             workflow.check_edit(self.user, original, cleaned.get("status"))
         except PermissionDenied as denied:
             raise ValidationError(str(denied)) from denied
+        if original is not None and cleaned.get("language"):
+            problem = translation.language_change_problem(original, cleaned["language"])
+            if problem:
+                self.add_error("language", problem)
         if original is not None:
             # Raises StaleEdit, a ValidationError listing what changed meanwhile.
             workflow.check_not_stale(original, cleaned.get("edited_version"))
@@ -214,6 +278,11 @@ class ArticleActionForm(ActionForm):
         Category.objects.all(), required=False, label=_("Category (for “Set category”)")
     )
     tag = forms.CharField(required=False, max_length=100, label=_("Tag (for “Add tag”)"))
+    language = forms.ChoiceField(
+        choices=[("", "---------"), *settings.LANGUAGES],
+        required=False,
+        label=_("Language (for “Start translations”)"),
+    )
 
 
 class ScheduledFilter(admin.SimpleListFilter):
@@ -282,6 +351,32 @@ class HelpfulnessFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TranslationFilter(admin.SimpleListFilter):
+    """What needs translating, by the states the Languages column shows (the rules
+    are articles.translation's): a guide's rows, draft revisions included, are listed
+    when one of its languages is in that state."""
+
+    title = _("translation")
+    parameter_name = "translation"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("needed", _("Needs translating (a language outdated or missing)")),
+            ("outdated", _("Outdated in a language")),
+            ("missing", _("Missing a language")),
+            ("current", _("Up to date in every language")),
+        ]
+
+    def queryset(self, request, queryset):
+        condition = {
+            "needed": translation.needs_translating_q,
+            "outdated": translation.has_outdated_q,
+            "missing": translation.has_missing_q,
+            "current": translation.up_to_date_q,
+        }.get(self.value())
+        return queryset.filter(condition()) if condition else queryset
+
+
 @admin.register(Article)
 class ArticleAdmin(VersionedAdmin):
     form = ArticleAdminForm
@@ -289,6 +384,7 @@ class ArticleAdmin(VersionedAdmin):
     change_form_template = "admin/articles/article/change_form.html"
     list_display = [
         "title",
+        "languages",
         "category",
         "status",
         "published_at",
@@ -302,6 +398,8 @@ class ArticleAdmin(VersionedAdmin):
     ]
     list_filter = [
         "status",
+        "language",
+        TranslationFilter,
         ScheduledFilter,
         PublishProblemFilter,
         "needs_review",
@@ -323,9 +421,13 @@ class ArticleAdmin(VersionedAdmin):
         "draft_of",
         "publish_problem",
         "feedback_summary",
+        "translated_from",
+        "language_versions",
     ]
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "summary", "tags", "edited_version"]}),
+        # Filled in by get_fieldsets(): the language fields and questions of the guide.
+        (_("Languages"), {"fields": []}),
         (
             _("Publishing"),
             {
@@ -354,11 +456,12 @@ class ArticleAdmin(VersionedAdmin):
         "add_tag",
         "confirm_reviewed",
         "prepare_draft_revisions",
+        "start_translations",
     ]
 
     class Media:
         js = ["articles/admin/markdown_preview.js"]
-        css = {"all": ["articles/admin/markdown_preview.css"]}
+        css = {"all": ["articles/admin/markdown_preview.css", "articles/admin/translation.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
@@ -367,17 +470,112 @@ class ArticleAdmin(VersionedAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         return type(form.__name__, (form,), {"user": request.user})
 
+    def get_fieldsets(self, request, obj=None):
+        main, languages, *rest = super().get_fieldsets(request, obj)
+        if obj is None:
+            # Chosen when adding; the other language fields mean nothing yet.
+            fields = main[1]["fields"]
+            main = (main[0], {**main[1], "fields": [*fields[:2], "language", *fields[2:]]})
+            return [main, *rest]
+        fields = ["language", "translated_from", "language_versions", *translation_checkboxes(obj)]
+        return [main, (languages[0], {**languages[1], "fields": fields}), *rest]
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not workflow.can_publish(request.user):
             fields += workflow.PUBLISHER_ONLY_FIELDS
+        if obj is not None and obj.draft_of_id is not None:
+            fields.append("language")  # always its guide's
         return fields
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        kept = getattr(request, "_articles_kept_language", None)
+        if obj is not None and kept is not None and kept[0] == obj.pk:
+            # Restoring an old version restores its content; the guide stays the
+            # language version it is now (an old version may predate languages).
+            obj.language, obj.translation_group = kept[1], kept[2]
+        return obj
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        current = Article.objects.filter(pk=unquote(object_id)).values_list(
+            "pk", "language", "translation_group"
+        )
+        request._articles_kept_language = current.first()
+        return super().revision_view(request, object_id, version_id, extra_context)
+
+    def restore_refusals(self, request, version) -> list[str]:
+        return translation.restore_refusals(version.revision) or super().restore_refusals(
+            request, version
+        )
 
     def save_model(self, request, obj, form, change):
         obj.last_edited_by = request.user
         if not change and obj.owner_id is None:
             obj.owner = request.user
+        translation.record_edit(
+            obj,
+            added=not change,
+            major=form.cleaned_data.get("major_change", False),
+            matches_source=form.cleaned_data.get("translation_matches", False),
+        )
         super().save_model(request, obj, form, change)
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        # The Languages column of the whole page in one query.
+        translation.attach_statuses(changelist.result_list)
+        return changelist
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_add_permission(request) and not context.get("is_popup"):
+            context["translation_targets"] = [
+                {"code": code, "name": name, "lang": bcp47(code)}
+                for code, name in translation.missing_languages(obj)
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _language_list(self, article, with_titles=False):
+        this = article.draft_of_id or article.pk
+        items = []
+        for status in translation.language_statuses(article):
+            name = format_html('<span lang="{}">{}</span>', bcp47(status.code), status.name)
+            version = status.version
+            if version is not None and version.pk == this:
+                name = format_html(
+                    '<strong>{}</strong><span class="visually-hidden"> ({})</span>',
+                    name,
+                    gettext("this guide"),
+                )
+            elif version is not None:
+                url = reverse("admin:articles_article_change", args=[version.pk])
+                name = format_html('<a href="{}">{}</a>', url, name)
+            title = format_html(" — “{}”", version.title) if with_titles and version else ""
+            items.append(
+                format_html(
+                    '<li class="translation-state translation-state-{}">{}: {}{}</li>',
+                    status.state,
+                    name,
+                    status.state.label,
+                    title,
+                )
+            )
+        return format_html(
+            '<ul class="translation-states">{}</ul>',
+            format_html_join("", "{}", ((i,) for i in items)),
+        )
+
+    @admin.display(description=_("languages"))
+    def languages(self, article):
+        """Each language's state in words (not colour alone). Reads the statuses
+        get_changelist_instance() attached to the page."""
+        return self._language_list(article)
+
+    @admin.display(description=_("language versions"))
+    def language_versions(self, article):
+        if article.pk is None:
+            return "–"
+        return self._language_list(article, with_titles=True)
 
     @admin.display(description=_("helpful"), ordering="feedback__helpful")
     def helpfulness(self, article):
@@ -519,6 +717,21 @@ class ArticleAdmin(VersionedAdmin):
             lambda a: workflow.prepare_draft_revision(a, request.user),
         )
 
+    @admin.action(
+        description=_("Start translations (into the language chosen)"), permissions=["add"]
+    )
+    def start_translations(self, request, queryset):
+        language = request.POST.get("language", "")
+        if language not in translation.language_names():
+            self.message_user(request, _("Choose a language first."), messages.ERROR)
+            return
+        self._each(
+            request,
+            queryset,
+            f"Translation into {translation.language_name(language)} started",
+            lambda a: translation.start_translation(a, language, request.user),
+        )
+
     # History comparison (django-reversion-compare): readable section and tag diffs.
 
     def compare_sections(self, obj_compare):
@@ -549,6 +762,11 @@ class ArticleAdmin(VersionedAdmin):
                 "<int:pk>/preview-link/",
                 self.admin_site.admin_view(self.create_preview_link),
                 name="articles_article_preview_link",
+            ),
+            path(
+                "<int:pk>/translate/",
+                self.admin_site.admin_view(self.start_translation_view),
+                name="articles_article_translate",
             ),
             *super().get_urls(),
         ]
@@ -599,18 +817,49 @@ class ArticleAdmin(VersionedAdmin):
         )
         return redirect(reverse("admin:articles_article_change", args=[pk]))
 
+    def start_translation_view(self, request, pk):
+        """POST language=<code>: a draft translation of the guide (any role that may
+        add guides: Editors too, the copy being a draft), then its change form."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        source = get_object_or_404(Article.objects.select_related("category"), pk=pk)
+        if not (self.has_add_permission(request) and self.has_view_permission(request, source)):
+            raise PermissionDenied
+        language = request.POST.get("language", "")
+        try:
+            with reversion.create_revision():
+                reversion.set_user(request.user)
+                reversion.set_comment(
+                    gettext("Translation into %(language)s started from “%(title)s”.")
+                    % {"language": translation.language_name(language), "title": source.title}
+                )
+                copy = translation.start_translation(source, language, request.user)
+        except ValidationError as refused:
+            self.message_user(request, " ".join(refused.messages), messages.ERROR)
+            return redirect(reverse("admin:articles_article_change", args=[source.pk]))
+        self.message_user(
+            request,
+            gettext(
+                "A draft %(language)s translation was started. Translate its title, "
+                "summary and sections, and give it an address (slug) of its own."
+            )
+            % {"language": translation.language_name(language)},
+            messages.SUCCESS,
+        )
+        return redirect(reverse("admin:articles_article_change", args=[copy.pk]))
 
-class LegalProvisionInline(admin.StackedInline):
+
+class LegalProvisionInline(TranslatedFieldAdmin, admin.StackedInline):
     model = LegalProvision
     extra = 0
-    fields = ["position", "label", "text"]
+    fields = ["position", *LegalProvision.label.fields, *LegalProvision.text.fields]
 
 
 @admin.register(Law)
-class LawAdmin(VersionedAdmin):
-    list_display = ["name", "short_name", "slug"]
-    search_fields = ["name", "short_name"]
-    prepopulated_fields = {"slug": ["short_name"]}
+class LawAdmin(TranslatedFieldAdmin, VersionedAdmin):
+    list_display = ["name", "short_name", "slug", "authoritative_language"]
+    search_fields = [*Law.name.fields, *Law.short_name.fields]
+    prepopulated_fields = {"slug": [primary("short_name")]}
     inlines = [LegalProvisionInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -622,7 +871,11 @@ class LegalProvisionAdmin(VersionedAdmin):
     list_display = ["label", "law"]
     list_filter = ["law"]
     list_select_related = ["law"]
-    search_fields = ["label", "text", "law__name", "law__short_name"]
+    search_fields = [
+        *LegalProvision.label.fields,
+        *LegalProvision.text.fields,
+        *(f"law__{name}" for name in [*Law.name.fields, *Law.short_name.fields]),
+    ]
 
 
 @admin.register(PromotedResult)

@@ -41,6 +41,10 @@ NEXT_DUE_MAX_AGE = 60
 RETRY_AFTER_FAILURE = 30
 
 # What a draft revision hands over to the guide it replaces (its parts move too).
+# Its last major change and the source change it follows come along, so the guide's
+# translations are outdated (or a translation up to date) exactly as the revision
+# says (articles.translation). Language and translation group never differ between
+# a revision and its guide: they stay the guide's.
 REVISED_FIELDS = [
     "title",
     "summary",
@@ -49,6 +53,8 @@ REVISED_FIELDS = [
     "next_article",
     "owner",
     "review_by",
+    "major_change_at",
+    "source_change_followed",
 ]
 
 
@@ -207,8 +213,8 @@ def revision_problem(revision: Article) -> str:
 
     Its guide must still be published (live or scheduled): one archived or
     unpublished meanwhile stays as the Publisher left it. (A deleted guide takes its
-    revisions with it.) And no link of the revision may point at that guide, which
-    it is about to become.
+    revisions with it.) It must be in that guide's language and translation group.
+    And no link of the revision may point at that guide, which it is about to become.
     """
     original = revision.draft_of
     if original.status != Article.Status.PUBLISHED:
@@ -217,6 +223,15 @@ def revision_problem(revision: Article) -> str:
             "The guide it revises, “%(title)s”, is no longer published (%(status)s). "
             "Publish that guide again first if it should be public."
         ) % {"title": original.title, "status": original.get_status_display().lower()}
+    if (revision.language, revision.translation_group) != (
+        original.language,
+        original.translation_group,
+    ):
+        # Only a path outside the admin could cause it; the guide keeps its own.
+        return _(
+            "It is not in the language of the guide it revises (%(language)s): "
+            "prepare a new draft revision."
+        ) % {"language": original.get_language_display()}
     if original.pk in {revision.previous_article_id, revision.next_article_id}:
         return _(
             "Its previous or next guide is the guide it revises: choose another one "

@@ -149,21 +149,29 @@ def test_change_form_offers_view_on_site_and_autocomplete(admin_client):
 
 
 def test_editor_adds_a_law_with_provisions(admin_client):
+    # Names and texts have a column per language (django-translated-fields).
     data = {
-        "name": "Social Insurance Law of the PRC",
-        "short_name": "Social Insurance Law",
+        "name_en": "Social Insurance Law of the PRC",
+        "name_zh_hans": "中华人民共和国社会保险法",
+        "short_name_en": "Social Insurance Law",
+        "short_name_zh_hans": "",
         "slug": "social-insurance-law",
         "source_url": "",
+        "authoritative_language": "zh-hans",
     }
     data |= inline_data(
         "provisions",
         [
-            {"position": "23", "label": "Article 23", "text": "Employees should participate."},
-            {"position": "24", "label": "Article 24", "text": "The state establishes."},
+            {
+                "position": "23",
+                "label_en": "Article 23",
+                "text_en": "Employees should participate.",
+            },
+            {"position": "24", "label_en": "Article 24", "text_en": "The state establishes."},
         ],
     )
     response = admin_client.post("/admin/articles/law/add/", data)
-    assert response.status_code == HTTPStatus.FOUND
+    assert response.status_code == HTTPStatus.FOUND, response.context["errors"]
     law = Law.objects.get()
     assert [p.label for p in law.provisions.all()] == ["Article 23", "Article 24"]
 
