@@ -18,6 +18,38 @@ by a marker comment that names its kind, then its heading):
 export_guides writes this layout; import_guides reads it, validates every file
 first and changes nothing when any file is invalid. Every problem is a
 ContentError with its file and, from PyYAML's node marks, its line.
+
+Languages. A guide file names its `language` (one of settings.LANGUAGES; the
+first, English, when left out). Another language's version of the same guide
+names the version it belongs with, by slug, in `translation_of`: it joins that
+guide's translation group, which holds one version per language (a file without
+it keeps the group it has; a new one starts its own). `translated_from` is the
+language of the version it was translated from (left out for an original).
+
+The two questions the admin asks on saving a guide (articles.translation) are
+two flags of the file, for the import that reads it (export_guides never writes
+them). A change to a guide's title, summary, sections or legal basis is a major
+change, one its translations must follow, unless the file says `minor: true`: it
+sets the guide's `major_change_at` to the time of the import, and every translation
+of it whose `source_change_followed` is older is then out of date. A translation's
+file says `translation_matches: true` when its text now says everything its source
+says: its `source_change_followed` becomes the source's `major_change_at` (a new
+translation follows its source as it is when imported). An unchanged file changes
+neither. export_guides writes both times; import_guides reads them only for the
+guides it creates, as their history.
+
+Category, law and provision texts are given per language, as a mapping of
+language codes to text:
+
+    - name:
+        en: Social security inquiry
+        zh-hans: 社保查询
+      slug: social-security-inquiry
+
+Plain text (`name: Social security inquiry`, the format before languages) is the
+English text. A language left out keeps the text it has; "" empties it. The
+English text of a name, a short name, a label and a provision's text is required,
+and a provision is known, within its law, by its English label (as citations name it).
 """
 
 import re
@@ -27,9 +59,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 import yaml
+from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
+from translated_fields import to_attribute
 
-from .models import Article, Section
+from .models import Article, Section, primary
 
 SECTION_MARKER = re.compile(r"^<!-- section: (?P<kind>[a-z]+) -->\n## (?P<heading>.+)\n", re.M)
 FRONT_MATTER = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.S)
@@ -55,18 +89,99 @@ def dump_yaml(data) -> str:
     return yaml.dump(data, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=100)
 
 
-def guide_to_file(article: Article) -> str:
+def language_codes() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def primary_language() -> str:
+    return settings.LANGUAGES[0][0]
+
+
+def texts_of(value) -> dict[str, str]:
+    """{language: text} of a translated field as a file gives it (checked by
+    check_fields): plain text is the first language's; null is ""."""
+    if isinstance(value, str):
+        return {primary_language(): value}
+    if isinstance(value, dict):
+        return {code: text or "" for code, text in value.items() if isinstance(text, str | None)}
+    return {}
+
+
+def primary_text(value) -> str | None:
+    """The first language's text of a translated field as a file gives it, if any."""
+    return texts_of(value).get(primary_language())
+
+
+def translated_values(name: str, value) -> dict[str, str]:
+    """The model attributes (name_en, name_zh_hans, …) a file's value sets; the
+    languages it leaves out are not among them."""
+    return {to_attribute(name, code): text for code, text in texts_of(value).items()}
+
+
+def translated_to_file(instance, name: str):
+    """A translated field as export_guides writes it: {language: text} of the
+    languages that have text, or "" when none has."""
+    texts = {code: getattr(instance, to_attribute(name, code)) for code in language_codes()}
+    return {code: text for code, text in texts.items() if text} or ""
+
+
+def translation_roots(versions) -> dict[str, str]:
+    """{slug: the slug its file names in `translation_of`} for the guides in a group
+    with other versions: each names the group's original (the version translated
+    from nothing; else the first language's; else the first saved), which names none.
+
+    `versions`: (slug, translation_group, language, translated_from, pk) of every
+    guide that is not a draft revision.
+    """
+    order = language_codes()
+    groups: dict = {}
+    for version in versions:
+        groups.setdefault(version[1], []).append(version)
+    roots = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        root = min(
+            members,
+            key=lambda v: (
+                bool(v[3]),
+                order.index(v[2]) if v[2] in order else len(order),
+                v[4],
+            ),
+        )
+        roots |= {member[0]: root[0] for member in members if member is not root}
+    return roots
+
+
+def _moment_text(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def guide_to_file(article: Article, translation_of: str | None = None) -> str:
     """Reads category, tags, sections, citations (provision, law), related links,
-    previous/next, owner: prefetch them."""
+    previous/next, owner: prefetch them. `translation_of`: the slug of the version
+    whose translation group this one joins (translation_roots())."""
     meta = {
         "title": article.title,
         "slug": article.slug,
+        "language": article.language,
+    }
+    if translation_of and article.draft_of_id is None:
+        meta["translation_of"] = translation_of
+    if article.translated_from:
+        meta["translated_from"] = article.translated_from
+    meta |= {
         "category": article.category.slug,
         "summary": article.summary,
         "status": article.status,
-        "published_at": article.published_at.isoformat() if article.published_at else None,
+        "published_at": _moment_text(article.published_at),
         "created_at": article.created_at.isoformat(),
         "updated_at": article.updated_at.isoformat(),
+    }
+    for name in ["major_change_at", "source_change_followed"]:
+        if getattr(article, name):
+            meta[name] = _moment_text(getattr(article, name))
+    meta |= {
         "tags": sorted(article.tags.names()),
         "owner": article.owner.get_username() if article.owner else None,
         "review_by": article.review_by.isoformat() if article.review_by else None,
@@ -75,7 +190,7 @@ def guide_to_file(article: Article) -> str:
         "next": article.next_article.slug if article.next_article else None,
         "related": [link.to_article.slug for link in article.related_links.all()],
         "citations": [
-            {"law": c.provision.law.slug, "provision": c.provision.label}
+            {"law": c.provision.law.slug, "provision": getattr(c.provision, primary("label"))}
             for c in article.citations.all()
         ],
         "draft_of": article.draft_of.slug if article.draft_of else None,
@@ -147,6 +262,18 @@ class Entry:
 
     def error(self, message, key=None) -> ContentError:
         return ContentError(self.path, message, self.line_of(key))
+
+    def child(self, key) -> "Entry":
+        """The value under `key` as an Entry of its own, for the lines inside it."""
+        key_node, value_node = self._child_node(key)
+        value = self.data.get(key) if isinstance(self.data, dict) else None
+        if value_node is None:
+            return Entry(self.path, self.line, value, None, self.line_offset)
+        line = value_node.start_mark.line + 1 + self.line_offset
+        # A mapping written on the following lines starts at its key's line.
+        if isinstance(value_node, yaml.MappingNode) and key_node is not None:
+            line = key_node.start_mark.line + 1 + self.line_offset
+        return Entry(self.path, line, value, value_node, self.line_offset)
 
     def items(self, key) -> list["Entry"]:
         """The entries of the list under `key` (empty when it is not a list)."""
@@ -250,16 +377,25 @@ FLAG = ((bool,), "true or false")
 LIST = ((list,), "a list")
 MOMENT = ((str, datetime), "an ISO date and time")
 DAY = ((str, date), "an ISO date")
+# Text per language: {en: …, zh-hans: …}, or plain text for the first language.
+TRANSLATED = ((str, dict), "text, or a mapping of language codes to text")
 
 GUIDE_SCHEMA = {
     "title": TEXT,
     "slug": TEXT,
+    "language": TEXT,
+    "translation_of": TEXT,
+    "translated_from": TEXT,
+    "minor": FLAG,
+    "translation_matches": FLAG,
     "category": TEXT,
     "summary": TEXT,
     "status": TEXT,
     "published_at": MOMENT,
     "created_at": MOMENT,
     "updated_at": MOMENT,
+    "major_change_at": MOMENT,
+    "source_change_followed": MOMENT,
     "tags": LIST,
     "owner": TEXT,
     "review_by": DAY,
@@ -272,18 +408,27 @@ GUIDE_SCHEMA = {
 }
 GUIDE_REQUIRED = {"title", "slug", "category", "summary", "status"}
 GUIDE_FIELDS = set(GUIDE_SCHEMA)
-CATEGORY_SCHEMA = {"name": TEXT, "slug": TEXT, "description": TEXT, "position": NUMBER}
+CATEGORY_SCHEMA = {
+    "name": TRANSLATED,
+    "slug": TEXT,
+    "description": TRANSLATED,
+    "position": NUMBER,
+}
 CATEGORY_REQUIRED = {"name", "slug"}
 LAW_SCHEMA = {
-    "name": TEXT,
-    "short_name": TEXT,
+    "name": TRANSLATED,
+    "short_name": TRANSLATED,
     "slug": TEXT,
     "source_url": TEXT,
+    "authoritative_language": TEXT,
     "provisions": LIST,
 }
 LAW_REQUIRED = {"name", "short_name", "slug"}
-PROVISION_SCHEMA = {"label": TEXT, "position": NUMBER, "text": TEXT}
+PROVISION_SCHEMA = {"label": TRANSLATED, "position": NUMBER, "text": TRANSLATED}
 PROVISION_REQUIRED = {"label", "text"}
+# A guide slug: letters of any script, digits and hyphens (SlugField(allow_unicode)
+# also takes "_", which the files do not), lower case; at most Article.slug's length.
+GUIDE_SLUG = re.compile(r"(?:[^\W_]|-){1,150}")
 
 
 def check_fields(entry: Entry, schema: dict, required: set) -> tuple[list, set]:
@@ -305,7 +450,36 @@ def check_fields(entry: Entry, schema: dict, required: set) -> tuple[list, set]:
         elif not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
             problems.append(entry.error(f"'{name}' must be {description}", name))
             invalid.add(name)
+        elif (types, description) == TRANSLATED:
+            found = _check_translated(entry, name, name in required)
+            problems += found
+            if found:
+                invalid.add(name)
     return problems, invalid
+
+
+def _check_translated(entry: Entry, name: str, required: bool) -> list[ContentError]:
+    """Problems of a translated field's value: known language codes, text for each,
+    and the first language's text when the field is required."""
+    value, problems = entry.data[name], []
+    first = primary_language()
+    if isinstance(value, dict):
+        texts = entry.child(name)
+        codes = language_codes()
+        for code, text in value.items():
+            if code not in codes:
+                problems.append(
+                    texts.error(
+                        f"'{name}': unknown language {code!r} (one of {', '.join(codes)})",
+                        code,
+                    )
+                )
+            elif text is not None and not isinstance(text, str):
+                problems.append(texts.error(f"'{name}': the {code} text must be text", code))
+    text = primary_text(value)
+    if required and not problems and (text is None or not text.strip()):
+        problems.append(entry.error(f"'{name}' needs its {first} text", name))
+    return problems
 
 
 def check_guide(guide: ParsedGuide, known_categories, known_slugs, known_provisions) -> list:
@@ -321,11 +495,38 @@ def check_guide(guide: ParsedGuide, known_categories, known_slugs, known_provisi
 
     if usable("status") and meta["status"] not in Article.Status.values:
         problem(f"'status' must be one of {', '.join(Article.Status.values)}", "status")
-    if usable("slug") and not re.fullmatch(r"[a-z0-9-]{1,150}", meta["slug"]):
-        problem("'slug' must be 1 to 150 lower-case letters, digits and hyphens", "slug")
+    if usable("slug") and (
+        not GUIDE_SLUG.fullmatch(meta["slug"]) or meta["slug"] != meta["slug"].lower()
+    ):
+        problem(
+            "'slug' must be 1 to 150 lower-case letters (of any script), digits and hyphens",
+            "slug",
+        )
+    codes = language_codes()
+    language = meta["language"] if usable("language") else primary_language()
+    if usable("language") and language not in codes:
+        problem(f"'language' must be one of {', '.join(codes)}", "language")
+    if usable("translated_from") and meta["translated_from"]:
+        if meta["translated_from"] not in codes:
+            problem(f"'translated_from' must be one of {', '.join(codes)}", "translated_from")
+        elif meta["translated_from"] == language:
+            problem(
+                f"'translated_from' is this version's own language ({language})", "translated_from"
+            )
+    if meta.get("translation_matches") is True and not meta.get("translated_from"):
+        problem(
+            "'translation_matches': only a translation (with 'translated_from') matches a source",
+            "translation_matches",
+        )
     if usable("category") and meta["category"] not in known_categories:
         problem(f"unknown category {meta['category']!r}", "category")
-    for name in ["published_at", "created_at", "updated_at"]:
+    for name in [
+        "published_at",
+        "created_at",
+        "updated_at",
+        "major_change_at",
+        "source_change_followed",
+    ]:
         if usable(name) and isinstance(meta[name], str) and not _parses(parse_datetime, meta[name]):
             problem(f"'{name}' must be an ISO date and time", name)
     if usable("review_by") and isinstance(meta["review_by"], str):
@@ -334,7 +535,7 @@ def check_guide(guide: ParsedGuide, known_categories, known_slugs, known_provisi
     if meta.get("status") == Article.Status.PUBLISHED and not meta.get("published_at"):
         problem("a published guide needs 'published_at'", "status")
     own_slug = meta.get("slug")
-    for name in ["previous", "next", "draft_of"]:
+    for name in ["previous", "next", "draft_of", "translation_of"]:
         if not usable(name):
             continue
         if meta[name] not in known_slugs:
@@ -345,6 +546,11 @@ def check_guide(guide: ParsedGuide, known_categories, known_slugs, known_provisi
         if usable(name) and usable("draft_of") and meta[name] == meta["draft_of"]:
             # Publishing the revision would make the guide link to itself.
             problem(f"'{name}' names the guide this draft revises", name)
+    if usable("translation_of") and usable("draft_of"):
+        problem(
+            "a draft revision belongs with the guide it revises: leave out 'translation_of'",
+            "translation_of",
+        )
     if usable("related"):
         _check_related(guide, known_slugs, problems)
     if usable("citations"):

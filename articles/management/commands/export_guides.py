@@ -1,12 +1,22 @@
 """Write every guide, category and law as files, for review in version control or
-moving content between deployments (read back by import_guides)."""
+moving content between deployments (read back by import_guides).
+
+Every language is written: each guide file names its language and, for a version of
+a guide in several languages, the version whose translation group it joins; the
+texts of categories, laws and provisions are mappings of language codes to text
+(articles.content_files)."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 from django.db.models import Prefetch
 
-from articles.content_files import dump_yaml, guide_to_file
+from articles.content_files import (
+    dump_yaml,
+    guide_to_file,
+    translated_to_file,
+    translation_roots,
+)
 from articles.models import Article, Category, Law, RelatedLink
 
 
@@ -20,24 +30,39 @@ class Command(BaseCommand):
         guides_dir = directory / "guides"
         guides_dir.mkdir(parents=True, exist_ok=True)
         categories = [
-            {"name": c.name, "slug": c.slug, "description": c.description, "position": c.position}
+            {
+                "name": translated_to_file(c, "name"),
+                "slug": c.slug,
+                "description": translated_to_file(c, "description"),
+                "position": c.position,
+            }
             for c in Category.objects.order_by("position", "slug")
         ]
         (directory / "categories.yaml").write_text(dump_yaml(categories), encoding="utf-8")
         laws = [
             {
-                "name": law.name,
-                "short_name": law.short_name,
+                "name": translated_to_file(law, "name"),
+                "short_name": translated_to_file(law, "short_name"),
                 "slug": law.slug,
                 "source_url": law.source_url,
+                "authoritative_language": law.authoritative_language,
                 "provisions": [
-                    {"label": p.label, "position": p.position, "text": p.text}
+                    {
+                        "label": translated_to_file(p, "label"),
+                        "position": p.position,
+                        "text": translated_to_file(p, "text"),
+                    }
                     for p in law.provisions.all()
                 ],
             }
             for law in Law.objects.prefetch_related("provisions").order_by("slug")
         ]
         (directory / "laws.yaml").write_text(dump_yaml(laws), encoding="utf-8")
+        roots = translation_roots(
+            Article.objects.filter(draft_of__isnull=True).values_list(
+                "slug", "translation_group", "language", "translated_from", "pk"
+            )
+        )
         articles = (
             Article.objects.select_related(
                 "category", "owner", "previous_article", "next_article", "draft_of"
@@ -49,7 +74,8 @@ class Command(BaseCommand):
         )
         count = 0
         for article in articles.order_by("slug").iterator(chunk_size=500):
-            (guides_dir / f"{article.slug}.md").write_text(guide_to_file(article), encoding="utf-8")
+            text = guide_to_file(article, translation_of=roots.get(article.slug))
+            (guides_dir / f"{article.slug}.md").write_text(text, encoding="utf-8")
             count += 1
         if verbosity:
             self.stdout.write(self.style.SUCCESS(f"Exported {count} guides to {directory}."))
