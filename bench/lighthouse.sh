@@ -25,17 +25,21 @@ export DATABASE_URL="sqlite:///$WORK/lighthouse.sqlite3" SITE_URL="http://127.0.
 .venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/gunicorn helpcentre.wsgi --bind "127.0.0.1:$PORT" --workers 2 --log-level warning &
 SERVER_PID=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/en/" >/dev/null && break; sleep 0.2; done
 
 pages=(
-  "home /"
-  "category /social-security-inquiry/"
-  "tag /tags/alipay/"
-  "guide /social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
-  "law /laws/social-insurance-law/"
-  "laws /laws/"
-  "search /search/?q=activate+medical+insurance+card"
-  "search-empty /search/?q=zzqqxx"
+  "home /en/"
+  "category /en/social-security-inquiry/"
+  "tag /en/tags/alipay/"
+  "guide /en/social-security-inquiry/how-to-activate-alipay-medical-insurance-card/"
+  "law /en/laws/social-insurance-law/"
+  "laws /en/laws/"
+  "search /en/search/?q=activate+medical+insurance+card"
+  "search-empty /en/search/?q=zzqqxx"
+  "zh-home /zh-hans/"
+  "zh-category /zh-hans/social-security-inquiry/"
+  "zh-law /zh-hans/laws/social-insurance-law/"
+  "zh-search /zh-hans/search/?q=%E5%8C%BB%E4%BF%9D%E5%8D%A1"
 )
 printf '%-14s %12s %14s %15s %5s\n' page performance accessibility best-practices seo
 for entry in "${pages[@]}"; do

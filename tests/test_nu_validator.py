@@ -13,13 +13,14 @@ import subprocess
 from datetime import timedelta
 from http import HTTPStatus
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
 
 from articles.models import Article, PreviewLink
 from tests.factories import make_article
-from tests.helpers import SEED_URL
+from tests.helpers import SEED_URL, SEED_ZH_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -36,17 +37,29 @@ CANARY = (
 )
 # Page type -> address of the demo content, and the status it answers with.
 PAGES = {
-    "home": ("/", HTTPStatus.OK),
-    "category": ("/social-security-inquiry/", HTTPStatus.OK),
+    "home": ("/en/", HTTPStatus.OK),
+    "category": ("/en/social-security-inquiry/", HTTPStatus.OK),
     "guide": (SEED_URL, HTTPStatus.OK),
-    "tag": ("/tags/alipay/", HTTPStatus.OK),
-    "laws": ("/laws/", HTTPStatus.OK),
-    "law": ("/laws/social-insurance-law/", HTTPStatus.OK),
-    "search-results": ("/search/?q=medical+card", HTTPStatus.OK),
-    "search-did-you-mean": ("/search/?q=insurence", HTTPStatus.OK),
-    "search-nothing-found": ("/search/?q=zzzzqqq", HTTPStatus.OK),
-    "search-empty": ("/search/", HTTPStatus.OK),
-    "not-found": ("/no-such-page/", HTTPStatus.NOT_FOUND),
+    "tag": ("/en/tags/alipay/", HTTPStatus.OK),
+    "laws": ("/en/laws/", HTTPStatus.OK),
+    "law": ("/en/laws/social-insurance-law/", HTTPStatus.OK),
+    "search-results": ("/en/search/?q=medical+card", HTTPStatus.OK),
+    "search-did-you-mean": ("/en/search/?q=insurence", HTTPStatus.OK),
+    "search-nothing-found": ("/en/search/?q=zzzzqqq", HTTPStatus.OK),
+    "search-empty": ("/en/search/", HTTPStatus.OK),
+    "not-found": ("/en/no-such-page/", HTTPStatus.NOT_FOUND),
+    "zh-home": ("/zh-hans/", HTTPStatus.OK),
+    "zh-category": ("/zh-hans/social-security-inquiry/", HTTPStatus.OK),
+    "zh-guide": (SEED_ZH_URL, HTTPStatus.OK),
+    "zh-tag": (f"/zh-hans/tags/{quote('医保卡')}/", HTTPStatus.OK),
+    "zh-laws": ("/zh-hans/laws/", HTTPStatus.OK),
+    "zh-law": ("/zh-hans/laws/social-insurance-law/", HTTPStatus.OK),
+    "zh-search-results": (f"/zh-hans/search/?q={quote('医保卡')}", HTTPStatus.OK),
+    "zh-search-all-languages": (
+        f"/zh-hans/search/?q={quote('医保卡 card')}&lang=all",
+        HTTPStatus.OK,
+    ),
+    "zh-not-found": ("/zh-hans/no-such-page/", HTTPStatus.NOT_FOUND),
 }
 
 
@@ -95,7 +108,7 @@ def render_pages(client, guide) -> dict[str, str]:
 
     # "No" asks for a comment on the thank-you page.
     response = client.post(
-        f"/feedback/{guide.slug}/",
+        f"/en/feedback/{guide.slug}/",
         {"helpful": "no"},
         headers={"Origin": "http://testserver"},
         REMOTE_ADDR="192.0.2.77",

@@ -6,20 +6,30 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.helpers import SEED_SLUG, SEED_URL
+from tests.helpers import SEED_SLUG, SEED_URL, SEED_ZH_URL
 
 PAGE_TYPES = {
-    "home": "/",
-    "category": "/social-security-inquiry/",
-    "tag": "/tags/alipay/",
+    "home": "/en/",
+    "category": "/en/social-security-inquiry/",
+    "tag": "/en/tags/alipay/",
     "guide": SEED_URL,
-    "law": "/laws/social-insurance-law/",
-    "laws": "/laws/",
-    "search-results": "/search/?q=activate+medical+insurance+card",
-    "search-empty": "/search/?q=zzqqxx",
-    "not-found": "/no-such-page/",
+    "law": "/en/laws/social-insurance-law/",
+    "laws": "/en/laws/",
+    "search-results": "/en/search/?q=activate+medical+insurance+card",
+    "search-empty": "/en/search/?q=zzqqxx",
+    "not-found": "/en/no-such-page/",
+    # The same page types in Chinese.
+    "zh-home": "/zh-hans/",
+    "zh-category": "/zh-hans/social-security-inquiry/",
+    "zh-tag": "/zh-hans/tags/%E5%8C%BB%E4%BF%9D%E5%8D%A1/",
+    "zh-guide": SEED_ZH_URL,
+    "zh-law": "/zh-hans/laws/social-insurance-law/",
+    "zh-laws": "/zh-hans/laws/",
+    "zh-search-results": "/zh-hans/search/?q=%E5%8C%BB%E4%BF%9D%E5%8D%A1",
+    "zh-search-empty": "/zh-hans/search/?q=zzqqxx",
+    "zh-not-found": "/zh-hans/no-such-page/",
 }
-MISSING_PAGES = {"not-found"}
+MISSING_PAGES = {"not-found", "zh-not-found"}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
@@ -132,7 +142,7 @@ def test_votes_count_with_javascript_off_and_on(demo_site, browser):
     from articles.models import GuideFeedback
 
     guides = {
-        False: "/social-security-inquiry/binzhou-city-social-security-center-location/",
+        False: "/en/social-security-inquiry/binzhou-city-social-security-center-location/",
         True: SEED_URL,
     }
     for javascript, path in guides.items():

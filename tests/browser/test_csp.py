@@ -8,18 +8,21 @@ import pytest
 from django.contrib.auth.models import User
 
 from tests.factories import STAFF_PASSWORD
-from tests.helpers import SEED_SLUG, SEED_URL
+from tests.helpers import SEED_SLUG, SEED_URL, SEED_ZH_URL
 
 PUBLIC_PAGES = {
-    "home": "/",
-    "category": "/social-security-inquiry/",
+    "home": "/en/",
+    "category": "/en/social-security-inquiry/",
     "guide": SEED_URL,
-    "tag": "/tags/alipay/",
-    "laws": "/laws/",
-    "law": "/laws/social-insurance-law/",
-    "search with results": "/search/?q=activate+medical+insurance+card",
-    "search without results": "/search/?q=zzqqxx",
-    "not found": "/no-such-page/",
+    "tag": "/en/tags/alipay/",
+    "laws": "/en/laws/",
+    "law": "/en/laws/social-insurance-law/",
+    "search with results": "/en/search/?q=activate+medical+insurance+card",
+    "search without results": "/en/search/?q=zzqqxx",
+    "not found": "/en/no-such-page/",
+    "Chinese home": "/zh-hans/",
+    "Chinese guide": SEED_ZH_URL,
+    "Chinese search": "/zh-hans/search/?q=%E5%8C%BB%E4%BF%9D%E5%8D%A1",
 }
 
 # Collects what the browser reports before any script of the page runs.
@@ -86,7 +89,7 @@ def test_public_pages_report_no_violation(demo_site, watch):
         tab.visit(demo_site + path, HTTPStatus.NOT_FOUND if name == "not found" else HTTPStatus.OK)
         tab.collect()
     # The search box's suggestions (suggest.js fetches and draws them).
-    tab.visit(demo_site + "/")
+    tab.visit(demo_site + "/en/")
     tab.page.locator("#site-search").press_sequentially("medical", delay=30)
     tab.page.get_by_role("option").first.wait_for()
     tab.collect()

@@ -4,7 +4,7 @@ from tests.helpers import SEED_SLUG, SEED_TITLE
 
 
 def test_search_form_works_without_javascript(demo_site, no_js):
-    no_js.goto(demo_site + "/")
+    no_js.goto(demo_site + "/en/")
     no_js.get_by_label("Search guides").fill("activate medical insurance card")
     no_js.get_by_role("button", name="Search").click()
     first = no_js.locator(".search-result__title").first
@@ -13,7 +13,7 @@ def test_search_form_works_without_javascript(demo_site, no_js):
 
 
 def test_suggestions_are_keyboard_usable(demo_site, desktop, screenshots_dir):
-    desktop.goto(demo_site + "/")
+    desktop.goto(demo_site + "/en/")
     box = desktop.get_by_role("combobox", name="Search guides")
     box.press_sequentially("activ", delay=30)
     listbox = desktop.get_by_role("listbox", name="Suggested guides")
@@ -29,7 +29,7 @@ def test_suggestions_are_keyboard_usable(demo_site, desktop, screenshots_dir):
 
 
 def test_escape_closes_the_suggestions_and_enter_searches(demo_site, desktop):
-    desktop.goto(demo_site + "/")
+    desktop.goto(demo_site + "/en/")
     box = desktop.get_by_role("combobox", name="Search guides")
     box.press_sequentially("insur", delay=30)
     desktop.get_by_role("listbox").wait_for()
