@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from reversion.admin import VersionAdmin
 from reversion.models import Version
@@ -622,7 +622,7 @@ class ArticleAdmin(VersionedAdmin):
             try:
                 with reversion.create_revision():
                     reversion.set_user(request.user)
-                    reversion.set_comment(comment)
+                    reversion.set_comment(str(comment))
                     # Read again under the lock: the batch may have started a while ago.
                     article = (
                         Article.objects.select_for_update(of=("self",))
@@ -643,7 +643,10 @@ class ArticleAdmin(VersionedAdmin):
             except (PermissionDenied, ValidationError, IntegrityError) as refused:
                 self._report_refusal(request, title, refused)
         if done:
-            self.message_user(request, f"{comment}: {done} guide(s).", messages.SUCCESS)
+            message = ngettext(
+                "%(action)s: %(count)d guide.", "%(action)s: %(count)d guides.", done
+            ) % {"action": comment, "count": done}
+            self.message_user(request, message, messages.SUCCESS)
 
     def _report_refusal(self, request, title, refused):
         reason = "; ".join(getattr(refused, "messages", [str(refused)]))
@@ -656,19 +659,19 @@ class ArticleAdmin(VersionedAdmin):
 
     @admin.action(description=_("Submit for review"), permissions=["change"])
     def submit_for_review(self, request, queryset):
-        self._set_status(request, queryset, "Submitted for review", Article.Status.IN_REVIEW)
+        self._set_status(request, queryset, _("Submitted for review"), Article.Status.IN_REVIEW)
 
     @admin.action(description=_("Publish (now, or at their publish time)"), permissions=["publish"])
     def publish_selected(self, request, queryset):
-        self._each(request, queryset, "Published", lambda a: workflow.publish(a, request.user))
+        self._each(request, queryset, _("Published"), lambda a: workflow.publish(a, request.user))
 
     @admin.action(description=_("Unpublish (back to draft)"), permissions=["publish"])
     def unpublish_selected(self, request, queryset):
-        self._set_status(request, queryset, "Unpublished", Article.Status.DRAFT)
+        self._set_status(request, queryset, _("Unpublished"), Article.Status.DRAFT)
 
     @admin.action(description=_("Archive"), permissions=["publish"])
     def archive_selected(self, request, queryset):
-        self._set_status(request, queryset, "Archived", Article.Status.ARCHIVED)
+        self._set_status(request, queryset, _("Archived"), Article.Status.ARCHIVED)
 
     @admin.action(description=_("Set category"), permissions=["publish"])
     def set_category(self, request, queryset):
@@ -682,7 +685,7 @@ class ArticleAdmin(VersionedAdmin):
             article.category = category
             article.save()
 
-        self._each(request, queryset, f"Moved to {category}", move)
+        self._each(request, queryset, _("Moved to %(topic)s") % {"topic": category}, move)
 
     @admin.action(description=_("Add tag"), permissions=["change"])
     def add_tag(self, request, queryset):
@@ -696,7 +699,7 @@ class ArticleAdmin(VersionedAdmin):
             article.tags.add(tag)
             article.save()
 
-        self._each(request, queryset, f"Tagged “{tag}”", tag_article)
+        self._each(request, queryset, _("Tagged “%(tag)s”") % {"tag": tag}, tag_article)
 
     @admin.action(
         description=_("Confirm reviewed (clears “needs review”)"), permissions=["publish"]
@@ -706,14 +709,14 @@ class ArticleAdmin(VersionedAdmin):
             article.needs_review = False
             article.save()
 
-        self._each(request, queryset, "Confirmed as reviewed", confirm)
+        self._each(request, queryset, _("Confirmed as reviewed"), confirm)
 
     @admin.action(description=_("Prepare a draft revision"), permissions=["add"])
     def prepare_draft_revisions(self, request, queryset):
         self._each(
             request,
             queryset.filter(status=Article.Status.PUBLISHED),
-            "Draft revision prepared",
+            _("Draft revision prepared"),
             lambda a: workflow.prepare_draft_revision(a, request.user),
         )
 
@@ -728,7 +731,8 @@ class ArticleAdmin(VersionedAdmin):
         self._each(
             request,
             queryset,
-            f"Translation into {translation.language_name(language)} started",
+            _("Translation into %(language)s started")
+            % {"language": translation.language_name(language)},
             lambda a: translation.start_translation(a, language, request.user),
         )
 

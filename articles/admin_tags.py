@@ -11,13 +11,14 @@ keeps its old address answering; merge_tags() is the one way to merge tags.
 
 import taggit.admin  # noqa: F401 (registers taggit's TagAdmin first, so it can be replaced)
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Q
-from django.utils.html import format_html
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from taggit.models import Tag, TaggedItem
 
@@ -116,6 +117,17 @@ class TagAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         article_type = ContentType.objects.get_for_model(Article)
+        # Per language, whether published guides carry the tag: where its pages are.
+        public_in = {
+            f"public_in_{code.replace('-', '_')}": Exists(
+                TaggedItem.objects.filter(
+                    tag=OuterRef("pk"),
+                    content_type=article_type,
+                    object_id__in=Article.objects.published().filter(language=code).values("pk"),
+                )
+            )
+            for code, _name in settings.LANGUAGES
+        }
         return (
             super()
             .get_queryset(request)
@@ -123,7 +135,8 @@ class TagAdmin(admin.ModelAdmin):
                 guide_count=Count(
                     "taggit_taggeditem_items",
                     filter=Q(taggit_taggeditem_items__content_type=article_type),
-                )
+                ),
+                **public_in,
             )
         )
 
@@ -133,8 +146,14 @@ class TagAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("public page"))
     def public_page(self, tag):
-        path = tag_path(tag.slug)
-        return format_html('<a href="{0}">{0}</a>', path) if path else "–"
+        """The tag's page in each language whose published guides carry it."""
+        paths = [
+            tag_path(tag.slug, code)
+            for code, _name in settings.LANGUAGES
+            if getattr(tag, f"public_in_{code.replace('-', '_')}", False)
+        ]
+        links = [(path,) for path in paths if path]
+        return format_html_join(" ", '<a href="{0}">{0}</a>', links) if links else "–"
 
     # Publishers only: the publish permission and the taggit permission, both.
 

@@ -4,7 +4,9 @@ scheduled revisions go live without a job, and a locked database answers 503."""
 import logging
 import sys
 
+from django.conf import settings
 from django.contrib.redirects.middleware import RedirectFallbackMiddleware
+from django.contrib.redirects.models import Redirect
 from django.db import OperationalError
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.middleware.locale import LocaleMiddleware
@@ -12,6 +14,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.encoding import escape_uri_path
 from django.views import defaults
 
 logger = logging.getLogger(__name__)
@@ -76,6 +79,18 @@ class LegacyAddressMiddleware:
                 return response
         if match.namespace != "articles":
             return response
+        # Straight to where the English page moved since, if it did: one hop, not two.
+        moved = (
+            Redirect.objects.filter(
+                site_id=settings.SITE_ID,
+                old_path=f"/{LEGACY_LANGUAGE}{escape_uri_path(request.path_info)}",
+            )
+            .exclude(new_path="")
+            .values_list("new_path", flat=True)
+            .first()
+        )
+        if moved:
+            return HttpResponsePermanentRedirect(moved)
         return HttpResponsePermanentRedirect(f"/{LEGACY_LANGUAGE}{request.get_full_path()}")
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse, translate_url
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
 from .markdown import html_to_text
 from .models import Section
@@ -92,7 +92,10 @@ class SiteImage:
 
     @property
     def alt(self) -> str:
-        return f"{site_name()}: {self.description}"
+        return _("%(site)s: %(description)s") % {
+            "site": site_name(),
+            "description": self.description,
+        }
 
     def image_object(self) -> dict:
         return {
@@ -103,9 +106,9 @@ class SiteImage:
         }
 
 
-SHARE_ART = "a white tick beside three numbered steps"
+SHARE_ART = gettext_lazy("a white tick beside three numbered steps")
 # Google wants an Organization logo of at least 112x112 pixels.
-SITE_LOGO = SiteImage("img/logo-512.png", 512, 512, "logo, a white tick on blue")
+SITE_LOGO = SiteImage("img/logo-512.png", 512, 512, gettext_lazy("logo, a white tick on blue"))
 # Link previews (Open Graph, Twitter's large summary card): 1.91:1.
 SHARE_IMAGE = SiteImage("img/share-1200x630.png", 1200, 630, SHARE_ART)
 # Article rich results: Google picks among 16:9, 4:3 and 1:1, each over 50,000 pixels.
@@ -349,7 +352,7 @@ def guide_data(article, sections, citations, tags) -> dict:
                 {
                     "@type": "HowTo",
                     "name": section.heading,
-                    "url": f"{url}#{section.anchor}",
+                    "url": f"{url}#{quote(section.anchor)}",
                     "step": [
                         {"@type": "HowToStep", "position": n, "name": text[:110], "text": text}
                         for n, text in enumerate(steps, start=1)

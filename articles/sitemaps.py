@@ -58,9 +58,14 @@ class InEveryLanguage(PublicSitemap):
         result = []
         for item in items:
             pairs = [(bcp47(code), self._location(item, code)) for code in language_codes()]
-            pairs.append(("x-default", self._location(item, settings.LANGUAGE_CODE)))
+            pairs.append(("x-default", self.x_default(item)))
             result.append(pairs)
         return result
+
+    def x_default(self, item) -> str:
+        """The page for visitors of other languages: the default language's, as the
+        page's own <head> says (PageMeta.alternates)."""
+        return self._location(item, settings.LANGUAGE_CODE)
 
 
 def guide_path(language, category_slug, slug) -> str:
@@ -172,6 +177,11 @@ class PageSitemap(InEveryLanguage):
 
     def location(self, name):
         return reverse(name)
+
+    def x_default(self, item):
+        name, _language = item
+        # "/" picks the visitor's language, as the home page's <head> says.
+        return reverse("language-home") if name == "articles:home" else super().x_default(item)
 
 
 SITEMAPS = {

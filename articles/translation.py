@@ -203,7 +203,7 @@ def language_change_problem(article: Article, language: str) -> str:
     )
     if taken is not None:
         return _(
-            "This guide already has a %(language)s version, “%(title)s”: "
+            "This guide already has a version in %(language)s, “%(title)s”: "
             "each language has one version."
         ) % {"language": language_name(language), "title": taken.title}
     if language == article.translated_from:
@@ -374,9 +374,17 @@ def _refuse_existing(source: Article, language: str) -> None:
     existing = Article.objects.filter(
         translation_group=source.translation_group, language=language, draft_of__isnull=True
     ).first()
+    if existing is not None and existing.pk == source.pk:
+        raise ValidationError(
+            _("“%(title)s” is itself the version in %(language)s.")
+            % {"title": source.title, "language": language_name(language)}
+        )
     if existing is not None:
         raise ValidationError(
-            _("“%(title)s” already has a %(language)s version, “%(title_there)s”: edit that one.")
+            _(
+                "“%(title)s” already has a version in %(language)s, “%(title_there)s”: "
+                "edit that one."
+            )
             % {
                 "title": source.title,
                 "language": language_name(language),

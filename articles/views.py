@@ -90,7 +90,9 @@ def render_guide(request, article, preview=False):
     """The guide page; previews use the same template, marked noindex and uncached.
     The page is in the guide's language whatever the address (previews have none)."""
     with translation.override(article.language):
-        return _render_guide(request, article, preview)
+        response = _render_guide(request, article, preview)
+    response["Content-Language"] = article.language
+    return response
 
 
 def _render_guide(request, article, preview):
@@ -183,12 +185,12 @@ class CategoryView(GuideListView):
                 *site_feeds(),
                 (
                     "application/rss+xml",
-                    f"{name} (RSS)",
+                    _("%(topic)s (RSS)") % {"topic": name},
                     reverse("articles:category-feed-rss", args=[self.category.slug]),
                 ),
                 (
                     "application/atom+xml",
-                    f"{name} (Atom)",
+                    _("%(topic)s (Atom)") % {"topic": name},
                     reverse("articles:category-feed-atom", args=[self.category.slug]),
                 ),
             ],
@@ -332,7 +334,9 @@ def language_home(request):
     visitor, so no cache may keep it."""
     language = translation.get_language_from_request(request)
     with translation.override(language):
-        response = HttpResponseRedirect(reverse("articles:home"))
+        target = reverse("articles:home")
+    query = request.META.get("QUERY_STRING", "")
+    response = HttpResponseRedirect(f"{target}?{query}" if query else target)
     patch_vary_headers(response, ["Cookie", "Accept-Language"])
     return private(response)
 

@@ -38,6 +38,8 @@ pages=(
   "search-empty /en/search/?q=zzqqxx"
   "zh-home /zh-hans/"
   "zh-category /zh-hans/social-security-inquiry/"
+  "zh-tag /zh-hans/tags/%E5%8C%BB%E4%BF%9D%E5%8D%A1/"
+  "zh-guide /zh-hans/social-security-inquiry/%E6%94%AF%E4%BB%98%E5%AE%9D%E5%8C%BB%E4%BF%9D%E5%8D%A1%E6%BF%80%E6%B4%BB/"
   "zh-law /zh-hans/laws/social-insurance-law/"
   "zh-search /zh-hans/search/?q=%E5%8C%BB%E4%BF%9D%E5%8D%A1"
 )

@@ -2,13 +2,14 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 
 from articles.sitemaps import SITEMAPS
 from articles.views import choose_language, language_home, preview, robots_txt, shared_preview
 from articles.wellknown import security_txt
 
-admin.site.site_header = "Help centre administration"
-admin.site.site_title = "Help centre admin"
+admin.site.site_header = gettext_lazy("Help centre administration")
+admin.site.site_title = gettext_lazy("Help centre admin")
 handler500 = "articles.middleware.server_error"
 
 urlpatterns = [

@@ -50,6 +50,10 @@ class TestRootAddress:
         response = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
         assert response["Location"] == "/en/"
 
+    def test_keeps_the_query_string(self, client):
+        response = client.get("/?utm_source=poster", HTTP_ACCEPT_LANGUAGE="zh-CN")
+        assert response["Location"] == "/zh-hans/?utm_source=poster"
+
     def test_is_never_kept_by_a_shared_cache(self, client):
         response = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN")
         assert "private" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
@@ -80,6 +84,15 @@ class TestOldAddresses:
         response = client.get(old, HTTP_ACCEPT_LANGUAGE="zh-CN")
         assert response.status_code == HTTPStatus.MOVED_PERMANENTLY
         assert response["Location"] == f"/en{old}"
+
+    def test_a_topic_renamed_since_is_one_hop_away(self, client, pair):
+        english, _ = pair
+        category = english.category
+        category.slug = "health-cards"
+        category.save()
+        response = client.get("/cards/activate-card/")
+        assert response.status_code == HTTPStatus.MOVED_PERMANENTLY
+        assert response["Location"] == "/en/health-cards/activate-card/"
 
     def test_other_site_paths_are_left_alone(self, client):
         assert client.get("/robots.txt").status_code == HTTPStatus.OK
@@ -243,6 +256,13 @@ def test_sitemaps_list_both_versions_with_alternates(client, pair):
     assert 'hreflang="x-default"' in xml
     topics = client.get("/sitemap-topics.xml").content.decode()
     assert "http://testserver/zh-hans/cards/" in topics
+
+
+def test_the_home_pages_x_default_is_the_same_in_head_and_sitemap(client):
+    head = alternates(client.get("/zh-hans/").content.decode())["x-default"]
+    pages = client.get("/sitemap-pages.xml").content.decode()
+    assert head == "http://testserver/"
+    assert f'hreflang="x-default" href="{head}"' in pages
 
 
 def test_robots_keep_crawlers_out_of_every_languages_search(client):

@@ -607,6 +607,14 @@ class TestChinese:
         hit = search("怎么激活社保卡", language="zh-hans")[1][0:1][0]
         assert hit.title_html == "&lt;b&gt;如何<mark>激活社保卡</mark>&lt;/b&gt;"
 
+    def test_only_query_words_found_whole_are_highlighted(self):
+        zh(title="支付宝医保卡怎么激活", summary="第二十四条规定了社保卡。")
+        hit = search("社保卡怎么激活", language="zh-hans")[1][0:1][0]
+        # 医保卡 shares the bigram 保卡 with 社保卡 but is not the word asked for.
+        assert hit.title_html == "支付宝医保卡怎么<mark>激活</mark>"
+        hit = search("第二十三条 社保卡", language="zh-hans")[1][0:1][0]
+        assert "<mark>第二十" not in hit.snippet_html
+
     def test_snippets_of_long_chinese_text_are_cut_around_the_match(self):
         article = zh(title="指南", summary="简介。")
         filler = "这是一段很长的说明文字，" * 20

@@ -228,6 +228,10 @@ def test_a_tag_an_editor_adds_to_a_draft_leaves_a_renamed_tags_redirect(client, 
 def test_a_publisher_renames_a_chinese_tag_and_its_address_follows(publisher, client):
     guide = make_article(language="zh-hans", slug="医保卡激活", tags=["医保卡"])
     tag = guide.tags.get()
+    listing = publisher.client.get("/admin/taggit/tag/").content.decode()
+    # The tag's public page is where its guides are: in Chinese only.
+    assert f'href="/zh-hans/tags/{quote("医保卡")}/"' in listing
+    assert f'href="/en/tags/{quote("医保卡")}/"' not in listing
     response = publisher.client.post(
         f"/admin/taggit/tag/{tag.pk}/change/", {"name": "医保电子凭证", "slug": "医保电子凭证"}
     )

@@ -148,9 +148,9 @@ def test_a_translation_is_refused_when_it_exists_from_a_revision_or_in_an_unknow
     user, _ = publisher
     source = make_article(title="Card guide")
     existing = start_translation(source, ZH, user)
-    with pytest.raises(ValidationError, match="already has a 简体中文 version"):
+    with pytest.raises(ValidationError, match="already has a version in 简体中文"):
         start_translation(source, ZH, user)
-    with pytest.raises(ValidationError, match="already has a English version"):
+    with pytest.raises(ValidationError, match="already has a version in English"):
         start_translation(existing, "en", user)
     revision = prepare_draft_revision(make_article(), user)
     with pytest.raises(ValidationError, match="draft revision"):
@@ -228,7 +228,7 @@ def test_a_publisher_starts_a_translation_from_the_list(publisher):
             "_selected_action": [first.pk, second.pk],
         },
     )
-    assert "already has a 简体中文 version" in messages_shown(response)
+    assert "already has a version in 简体中文" in messages_shown(response)
     assert Article.objects.filter(language=ZH).count() == 2
 
 
@@ -380,7 +380,7 @@ def test_moving_a_guide_into_a_language_its_guide_has_is_a_form_error(publisher,
     english, chinese = published_pair
     response = save(client, chinese, language="en")
     assert response.status_code == HTTPStatus.OK
-    assert "already has a English version" in errors(response)
+    assert "already has a version in English" in errors(response)
     assert Article.objects.get(pk=chinese.pk).language == ZH
     # While a draft revision waits, the guide keeps its language (the revision's).
     user, _ = publisher
@@ -526,3 +526,10 @@ def test_the_changelist_costs_the_same_queries_however_many_guides(publisher):
     add_guides(8)
     client.get(GUIDES)
     assert queries() == few
+
+
+def test_translating_a_guide_into_its_own_language_says_so(publisher):
+    user, _ = publisher
+    source = make_article(title="Card guide")
+    with pytest.raises(ValidationError, match="is itself the version in English"):
+        start_translation(source, "en", user)

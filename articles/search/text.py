@@ -77,10 +77,10 @@ CJK_QUERY_STOP_WORDS = frozenset(
 _CJK_QUESTION = re.compile("|".join(sorted(CJK_QUESTION_WORDS, key=len, reverse=True)))
 
 
-def cjk_query_bigrams(run: str) -> list[str]:
-    """A query's CJK run as search tokens: split at question words, particles trimmed
-    from the pieces' ends, then bigrams of each piece. 在上海怎么办居住证 -> 上海,
-    居住, 住证. A run of nothing but such words is searched as typed."""
+def cjk_query_pieces(run: str) -> list[str]:
+    """The words a query's CJK run asks for: split at question words, particles
+    trimmed from the pieces' ends. 在上海怎么办居住证 -> 上海, 居住证. A run of nothing
+    but such words is searched as typed."""
     pieces = []
     for piece in _CJK_QUESTION.split(run):
         piece = piece.lstrip(CJK_LEADING_PARTICLES).rstrip(CJK_TRAILING_PARTICLES)
@@ -89,7 +89,13 @@ def cjk_query_bigrams(run: str) -> list[str]:
     # One character left beside longer pieces ("领" of 失业金怎么领) is a word the
     # bigram index cannot find alone: the longer pieces carry the query.
     longer = [piece for piece in pieces if len(piece) > 1]
-    return [token for piece in longer or pieces or [run] for token in cjk_bigrams(piece)]
+    return longer or pieces or [run]
+
+
+def cjk_query_bigrams(run: str) -> list[str]:
+    """A query's CJK run as search tokens: the bigrams of each of its pieces
+    (cjk_query_pieces). 在上海怎么办居住证 -> 上海, 居住, 住证."""
+    return [token for piece in cjk_query_pieces(run) for token in cjk_bigrams(piece)]
 
 
 # How a run of CJK characters becomes index tokens, and a query's run becomes search
@@ -186,12 +192,19 @@ def _marks(text: str, query: ParsedQuery) -> list[tuple[int, int]]:
     """(start, end) spans of `text` to highlight, in order and not overlapping.
 
     A Latin word is marked when its stem is a query term's. In CJK text, which has
-    no spaces, exactly the characters covered by the query's CJK tokens (bigrams,
-    or whole terms) are marked: 社保 in 激活社保卡 marks two characters, not five.
+    no spaces, exactly the characters of the query's CJK words found whole are
+    marked (its pieces, question words left out): 社保 in 激活社保卡 marks two
+    characters, not five, and 社保卡 marks nothing in 医保卡, though the bigram
+    保卡 is in both.
     """
     stems = {stem(term) for term in query.terms if not is_cjk(term)}
-    pieces = {token for token in query.tokens() if is_cjk(token) and len(token) > 1}
-    pieces |= {term for term in query.terms if is_cjk(term) and len(term) > 1}
+    pieces = {
+        piece
+        for term in query.terms
+        if is_cjk(term)
+        for piece in cjk_query_pieces(term)
+        if len(piece) > 1
+    }
     marks = []
     for m in WORD.finditer(text):
         word = m.group()
