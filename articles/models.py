@@ -18,6 +18,8 @@ from taggit.models import TaggedItem
 from translated_fields import TranslatedField, to_attribute
 from translated_fields.utils import fallback_to_default
 
+from . import surrogate
+
 RELATED_ARTICLES_LIMIT = 10
 
 REVISION_LINKS_TO_ORIGINAL = _(
@@ -122,6 +124,7 @@ class Category(models.Model):
         return self.name
 
     def get_absolute_url(self):
+        surrogate.note(surrogate.topic_key(self.pk))
         return reverse("articles:category", kwargs={"slug": self.slug})
 
 
@@ -387,6 +390,7 @@ class Article(models.Model):
     def get_absolute_url(self):
         """Under the guide's own language prefix. Reads self.category:
         select_related("category") when listing."""
+        surrogate.note(surrogate.guide_key(self.pk))
         with translation.override(self.language):
             return reverse(
                 "articles:article", kwargs={"category": self.category.slug, "slug": self.slug}
@@ -585,6 +589,7 @@ class Law(models.Model):
         return self.short_name or self.name
 
     def get_absolute_url(self):
+        surrogate.note(surrogate.law_key(self.pk))
         return reverse("articles:law", kwargs={"slug": self.slug})
 
 

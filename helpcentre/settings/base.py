@@ -126,6 +126,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 
+# psycopg's connection pool (Django's OPTIONS["pool"]) on PostgreSQL: at most this many
+# connections per gunicorn worker process (0: no pool, one connection kept per
+# worker for DATABASE_CONN_MAX_AGE seconds). See README, "Running more than one node".
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": 10,
+    }
+
+# Rendered public pages for anonymous visitors, kept in the default cache under the
+# content version (articles.caching): off only to measure or debug.
+PAGE_CACHE = env_bool("PAGE_CACHE", True)
+# Front caches (Varnish with xkey, deploy/varnish/) that the app purges by surrogate
+# key after content changes: base URLs such as http://127.0.0.1:6081. Empty: none.
+FRONT_CACHES = env_list("FRONT_CACHES")
+
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
