@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
+from django.http import HttpResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
@@ -34,6 +36,10 @@ urlpatterns = [
     path("", language_home, name="language-home"),
     path("language/<str:code>/", choose_language, name="choose-language"),
 ]
+if settings.BENCH_HELLO:
+    # The framework's ceiling for bench/http.sh: a view that only says hello.
+    urlpatterns.append(path("bench/hello/", lambda request: HttpResponse("hello")))
+
 # Every public page in each language: /en/…, /zh-hans/… (category and guide pages at
 # /<language>/<category>/<guide>/). Old addresses without a prefix answer 301 to /en/
 # (articles.middleware.LegacyAddressMiddleware).

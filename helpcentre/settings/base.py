@@ -144,6 +144,8 @@ PAGE_CACHE = env_bool("PAGE_CACHE", True)
 # Front caches (Varnish with xkey, deploy/varnish/) that the app purges by surrogate
 # key after content changes: base URLs such as http://127.0.0.1:6081. Empty: none.
 FRONT_CACHES = env_list("FRONT_CACHES")
+# bench/http.sh only: serves /bench/hello/, the framework's ceiling to compare against.
+BENCH_HELLO = env_bool("BENCH_HELLO", False)
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
