@@ -1,13 +1,21 @@
 """RSS and Atom feeds of the latest guides in each language, site-wide and per topic
-(django.contrib.syndication; the feed's language is the address's, /en/feeds/…)."""
+(django.contrib.syndication; the feed's language is the address's, /en/feeds/…).
+
+Served like public pages (articles.caching.public_page): validators, the page cache,
+and surrogate keys: the language's listing key, the topic's, and each guide's
+(noted by its link)."""
 
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from . import surrogate
+from .caching import public_page
 from .models import Article, Category
 from .seo import site_name
 
@@ -23,7 +31,12 @@ class LatestGuidesFeed(Feed):
     def link(self):
         return reverse("articles:home")
 
+    @method_decorator(public_page)
+    def __call__(self, request, *args, **kwargs):
+        return super().__call__(request, *args, **kwargs)
+
     def items(self):
+        surrogate.note(surrogate.listing_key(translation.get_language()))
         return Article.objects.published().in_language().for_listing()[:FEED_LENGTH]
 
     def item_title(self, article):
@@ -63,6 +76,7 @@ class CategoryFeed(LatestGuidesFeed):
         }
 
     def items(self, category):
+        surrogate.note(surrogate.topic_key(category.pk))
         guides = Article.objects.published().in_language().filter(category=category)
         return guides.for_listing()[:FEED_LENGTH]
 

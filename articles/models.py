@@ -1,3 +1,4 @@
+import functools
 import uuid
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, F, Q
 from django.db.models.functions import Lower
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -142,26 +143,46 @@ class ArticleQuerySet(models.QuerySet):
         (search filters on the publish time, so they appear exactly when due)."""
         return self.filter(published_or_scheduled_q())
 
-    def with_parts(self):
-        """Prefetch what a guide is made of: sections, tags, citations with their
-        provision and law."""
-        return self.prefetch_related(
+    @staticmethod
+    def part_lookups():
+        """What a guide is made of, as prefetch lookups: sections, tags, citations with
+        their provision and law (for prefetch_related_objects on a guide already read)."""
+        return [
             "sections",
             "tags",
             models.Prefetch(
                 "citations", queryset=Citation.objects.select_related("provision__law")
             ),
-        )
+        ]
+
+    def with_parts(self):
+        """Prefetch what a guide is made of: sections, tags, citations with their
+        provision and law."""
+        return self.prefetch_related(*self.part_lookups())
 
     def for_listing(self):
         """What a list of guides shows: title, summary, category, dates."""
         return self.select_related("category").order_by("-published_at", "-pk")
 
     def for_page(self):
-        """Everything the guide page reads, in a fixed number of queries."""
-        return self.select_related(
-            "category", "previous_article__category", "next_article__category"
-        ).with_parts()
+        """The guide row the page starts from, with its category: cheap, because the
+        page's other parts usually come from the cache (articles.views.render_guide
+        reads them with part_lookups(), get_neighbours() and get_related() on a miss,
+        in a fixed number of queries)."""
+        return self.select_related("category")
+
+
+@functools.lru_cache(maxsize=4096)
+def _guide_path(urlconf, script_prefix, language, category_slug, slug) -> str:
+    """Article.get_absolute_url's reverse(), remembered: a page links many guides, and
+    reverse() under translation.override is the costly part. The URLconf and script
+    prefix in force are part of the key, so a change of either is never missed."""
+    with translation.override(language):
+        return reverse(
+            "articles:article",
+            urlconf=urlconf,
+            kwargs={"category": category_slug, "slug": slug},
+        )
 
 
 class Article(models.Model):
@@ -391,10 +412,10 @@ class Article(models.Model):
         """Under the guide's own language prefix. Reads self.category:
         select_related("category") when listing."""
         surrogate.note(surrogate.guide_key(self.pk))
-        with translation.override(self.language):
-            return reverse(
-                "articles:article", kwargs={"category": self.category.slug, "slug": self.slug}
-            )
+        urlconf = get_urlconf() or settings.ROOT_URLCONF
+        return _guide_path(
+            urlconf, get_script_prefix(), self.language, self.category.slug, self.slug
+        )
 
     def clean(self):
         super().clean()
@@ -464,27 +485,50 @@ class Article(models.Model):
         """(previous, next): the editor's links when published, else the neighbouring
         published guides in publication order within the category and language.
 
-        One query, which also reads the other language versions (get_translations).
-        Reads previous_article and next_article: select_related them.
+        One query at most, which reads the editor's links and, for a published guide,
+        the other language versions too (get_translations); none for an unpublished
+        guide without links.
         """
-        chosen = {
-            newer: explicit if explicit is not None and explicit.is_published() else None
-            for newer, explicit in [(False, self.previous_article), (True, self.next_article)]
-        }
-        missing = [newer for newer, article in chosen.items() if article is None]
-        if not (missing and self.is_published()):
+        linked = {False: self.previous_article_id, True: self.next_article_id}
+        published = self.is_published()
+        condition = Q(pk__in=[pk for pk in linked.values() if pk is not None])
+        if published:
+            condition |= Q(pk__in=self._translations_query().values("pk"))
+            for newer in linked:
+                condition |= Q(pk=self._neighbour_query(newer))
+        elif not any(pk is not None for pk in linked.values()):
+            return None, None
+        rows = list(Article.objects.filter(condition).select_related("category"))
+        by_pk = {row.pk: row for row in rows}
+        chosen = {}
+        for newer, pk in linked.items():
+            row = by_pk.get(pk)
+            chosen[newer] = row if row is not None and row.is_published() else None
+        if not published:
             return chosen[False], chosen[True]
-        condition = Q(pk__in=self._translations_query().values("pk"))
-        for newer in missing:
-            condition |= Q(pk=self._neighbour_query(newer))
-        self._translations = []
-        for article in Article.objects.filter(condition).select_related("category"):
-            if article.language != self.language:
-                self._translations.append(article)
-                continue
-            newer = (article.published_at, article.pk) > (self.published_at, self.pk)
-            if newer in missing:
-                chosen[newer] = article
+        self._translations = [
+            row
+            for row in rows
+            if row.translation_group == self.translation_group
+            and row.language != self.language
+            and row.is_published()
+        ]
+        # The nearest published guide on each side is among the rows (the neighbour
+        # subqueries); any other there is an editor's link, further away.
+        mine = (self.published_at, self.pk)
+        shelf = [
+            row
+            for row in rows
+            if row.category_id == self.category_id
+            and row.language == self.language
+            and row.is_published()
+        ]
+        older = [row for row in shelf if (row.published_at, row.pk) < mine]
+        newer = [row for row in shelf if (row.published_at, row.pk) > mine]
+        if chosen[False] is None and older:
+            chosen[False] = max(older, key=lambda row: (row.published_at, row.pk))
+        if chosen[True] is None and newer:
+            chosen[True] = min(newer, key=lambda row: (row.published_at, row.pk))
         return chosen[False], chosen[True]
 
     def get_related(self, limit: int = RELATED_ARTICLES_LIMIT):
@@ -801,6 +845,9 @@ class ContentRevision(models.Model):
     @classmethod
     def bump(cls):
         cls.objects.update_or_create(pk=1, defaults={"changed_at": timezone.now()})
+        from .caching import forget_content_version  # caching imports this module
+
+        forget_content_version()
 
 
 # Signs preview links' addresses; separate from every other use of SECRET_KEY.

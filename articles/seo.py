@@ -4,6 +4,7 @@ addresses, feeds and schema.org structured data (JSON-LD)."""
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
@@ -142,7 +143,8 @@ class PageMeta:
     path: str
     og_type: str = "website"
     noindex: bool = False
-    structured_data: dict | None = None
+    # A dict, or its JSON already made by json_ld() (a page that caches it).
+    structured_data: dict | SafeString | None = None
     feeds: list[tuple[str, str, str]] = field(default_factory=list)
     # Guides have no picture of their own yet: every page shares the site's.
     image: SiteImage = SHARE_IMAGE
@@ -164,7 +166,7 @@ class PageMeta:
     def og_locale(self) -> str:
         return og_locale(self.language)
 
-    @property
+    @cached_property
     def alternates(self) -> list[tuple[str, str]]:
         """(hreflang, absolute URL) pairs for <link rel="alternate">: every language
         version and x-default, or none when the page has no exact counterpart."""
@@ -206,13 +208,15 @@ class PageMeta:
     def full_title(self) -> str:
         return f"{self.title} | {site_name()}" if self.title else site_name()
 
-    @property
+    @cached_property
     def canonical_url(self) -> str:
         return absolute(self.path)
 
-    @property
+    @cached_property
     def structured_data_json(self) -> SafeString | None:
-        return json_ld(self.structured_data) if self.structured_data else None
+        if isinstance(self.structured_data, SafeString) or not self.structured_data:
+            return self.structured_data or None
+        return json_ld(self.structured_data)
 
 
 def paged_title(title: str, page_number: int) -> str:

@@ -4,17 +4,25 @@ each page's language versions as hreflang alternates, and nothing else.
 Each section reads only the columns its URLs need, in one query per sitemap
 page (at most 50,000 URLs each) plus one for the guides' other language versions,
 so 100,000 guides cost no per-item queries.
+
+Served like public pages (articles.caching.public_page: validators, the page cache,
+surrogate keys): guides' addresses are written without get_absolute_url, so every
+sitemap carries the listing key of every language and the law list's key.
 """
 
+from functools import wraps
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
+from django.contrib.sitemaps import views as sitemap_views
 from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils.encoding import iri_to_uri
 from taggit.models import Tag
 
+from . import surrogate
+from .caching import public_page
 from .models import Article, Category, Law, published_q
 from .seo import bcp47, default_version
 from .signals import tag_path
@@ -157,6 +165,7 @@ class TagSitemap(PublicSitemap):
 
     def location(self, page):
         tag, code = page
+        surrogate.note(surrogate.tag_key(tag.pk))
         return tag_path(tag.slug, code)
 
 
@@ -191,3 +200,20 @@ SITEMAPS = {
     "tags": TagSitemap,
     "laws": LawSitemap,
 }
+
+
+def _public_sitemap(view):
+    @public_page
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        surrogate.note(
+            *(surrogate.listing_key(code) for code in language_codes()), surrogate.LAW_LIST_KEY
+        )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# The views of django.contrib.sitemaps, as public pages.
+index = _public_sitemap(sitemap_views.index)
+sitemap = _public_sitemap(sitemap_views.sitemap)

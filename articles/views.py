@@ -2,6 +2,7 @@
 gets its <head> from a PageMeta (articles.seo) and HTTP validators from
 articles.caching.public_page."""
 
+import functools
 import re
 
 from django import forms
@@ -25,7 +26,7 @@ from taggit.models import Tag
 from translated_fields import to_attribute
 
 from . import feedback as feedback_rules
-from . import seo
+from . import seo, surrogate
 from .caching import private, private_page, public_page
 from .models import (
     Article,
@@ -55,6 +56,7 @@ def site_feeds():
 @public_page
 def home(request):
     """Categories with their count of published guides, and the latest guides."""
+    surrogate.note(surrogate.listing_key(translation.get_language()))
     categories = Category.objects.with_guide_counts()
     latest = Article.objects.published().in_language().for_listing()[:LATEST_ON_HOME]
     path = reverse("articles:home")
@@ -96,33 +98,65 @@ def render_guide(request, article, preview=False):
 
 
 def _render_guide(request, article, preview):
-    sections, citations = article.sections.all(), article.citations.all()
-    # Alphabetical, so the page does not depend on the order tags were added.
-    tags = sorted(article.tags.all(), key=lambda tag: tag.name.casefold())
-    previous, following = article.get_neighbours()  # reads the translations too
-    versions = [article, *article.get_translations()]
+    """Outside previews, all the page shows but the guide's own row (its parts,
+    neighbours, translations, related guides, structured data and the rendered body)
+    is cached under the content version (caching.content_etag), which moves with every
+    change: never stale. A hit costs no query; the surrogate keys noted while the
+    parts were made are noted again on every use."""
+    from django.core.cache import cache
+    from django.db.models import prefetch_related_objects
+    from django.template.loader import render_to_string
+
+    from . import surrogate
+    from .caching import content_etag
+    from .models import ArticleQuerySet
+
+    version = None if preview else content_etag(request)
+    key = f"articles:guide-page:v1:{version}:{article.pk}"
+    parts = cache.get(key) if version else None
+    if parts is None:
+        with surrogate.collecting() as noted:
+            prefetch_related_objects([article], *ArticleQuerySet.part_lookups())
+            sections, citations = article.sections.all(), article.citations.all()
+            # Alphabetical, so the page does not depend on the order tags were added.
+            tags = sorted(article.tags.all(), key=lambda tag: tag.name.casefold())
+            previous, following = article.get_neighbours()  # reads the translations too
+            versions = [article, *article.get_translations()]
+            context = {
+                "preview": preview,
+                "article": article,
+                "sections": sections,
+                "citations": citations,
+                "tags": tags,
+                "previous": previous,
+                "next": following,
+                "related": article.get_related(),
+            }
+            parts = {
+                "body": render_to_string("includes/guide.html", context),
+                "structured_data": None
+                if preview
+                else seo.json_ld(seo.guide_data(article, sections, citations, tags)),
+                "feeds": site_feeds(),
+                "translations": {each.language: each.get_absolute_url() for each in versions},
+                "x_default": seo.default_version(versions).get_absolute_url(),
+            }
+        parts["surrogate_keys"] = sorted(noted)
+        if version:
+            cache.set(key, parts, 60 * 60)  # a new content version uses a new key
+    surrogate.note(*parts["surrogate_keys"])
     meta = seo.PageMeta(
         title=article.title,
         description=article.summary,
         path=article.get_absolute_url(),
         og_type="article",
         noindex=preview,
-        structured_data=None if preview else seo.guide_data(article, sections, citations, tags),
-        feeds=site_feeds(),
-        translations={version.language: version.get_absolute_url() for version in versions},
-        x_default=seo.default_version(versions).get_absolute_url(),
+        structured_data=parts["structured_data"],
+        feeds=parts["feeds"],
+        translations=parts["translations"],
+        x_default=parts["x_default"],
     )
-    context = {
-        "preview": preview,
-        "article": article,
-        "sections": sections,
-        "citations": citations,
-        "tags": tags,
-        "previous": previous,
-        "next": following,
-        "related": article.get_related(),
-        "meta": meta,
-    }
+    context = {"preview": preview, "article": article, "body": parts["body"], "meta": meta}
     response = render(request, "articles/article_detail.html", context)
     return private(response, PREVIEW_ROBOTS) if preview else response
 
@@ -163,6 +197,7 @@ class CategoryView(GuideListView):
 
     def get_queryset(self):
         self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
+        surrogate.note(surrogate.topic_key(self.category.pk))
         return (
             Article.objects.published().in_language().filter(category=self.category).for_listing()
         )
@@ -208,6 +243,7 @@ class TagView(GuideListView):
 
     def get_queryset(self):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        surrogate.note(surrogate.tag_key(self.tag.pk))
         return Article.objects.published().in_language().filter(tags=self.tag).for_listing()
 
     def list_title(self):
@@ -251,6 +287,7 @@ class LawListView(ListView):
     context_object_name = "laws"
 
     def get_queryset(self):
+        surrogate.note(surrogate.LAW_LIST_KEY)
         # By name in the page's language (the first language's where none is given).
         return Law.objects.annotate(provision_count=Count("provisions")).order_by(
             to_attribute("name"), "pk"
@@ -282,6 +319,7 @@ def law_detail(request, slug):
     law = get_object_or_404(
         Law.objects.prefetch_related(Prefetch("provisions", queryset=provisions)), slug=slug
     )
+    surrogate.note(surrogate.law_key(law.pk))
     path = law.get_absolute_url()
     meta = seo.PageMeta(
         title=law.name,
@@ -310,9 +348,17 @@ tag = public_page(TagView.as_view())
 law_list = public_page(LawListView.as_view())
 
 
+@public_page
 def robots_txt(request):
     """Crawlers: everything public, not the admin, search results, previews or the
-    language switcher's redirects."""
+    language switcher's redirects. Made once per process (and site address): it
+    depends on the settings only; served like a public page (from the page cache)."""
+    text = _robots_text(settings.SITE_URL)
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
+@functools.cache
+def _robots_text(site_url):
     searches = []
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
@@ -325,7 +371,7 @@ def robots_txt(request):
         "Disallow: /language/",
         f"Sitemap: {seo.absolute(reverse('sitemap-index'))}",
     ]
-    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+    return "\n".join(lines) + "\n"
 
 
 def language_home(request):

@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.contrib.sitemaps import views as sitemap_views
 from django.http import HttpResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
+from articles import sitemaps
 from articles.sitemaps import SITEMAPS
 from articles.views import choose_language, language_home, preview, robots_txt, shared_preview
 from articles.wellknown import security_txt
@@ -22,13 +22,13 @@ urlpatterns = [
     path("preview/shared/<str:token>/", shared_preview, name="preview-shared"),
     path(
         "sitemap.xml",
-        sitemap_views.index,
+        sitemaps.index,
         {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap-section"},
         name="sitemap-index",
     ),
     path(
         "sitemap-<section>.xml",
-        sitemap_views.sitemap,
+        sitemaps.sitemap,
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),

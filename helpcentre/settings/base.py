@@ -157,7 +157,13 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Rendered pages live here too (articles.caching): room for a site's worth.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
 # Counters that every worker and node must share (feedback limits): Redis when
 # there is one, else a table in the database (`manage.py createcachetable`).
 # Kept apart from "default" so busy search suggestions never evict them.
