@@ -4,8 +4,14 @@ made (admin, bulk actions, import, revisions going live, the shell).
 Event                                   Effects
 --------------------------------------  ----------------------------------------------
 Any guide, topic, section, citation,    content clock moves (ContentRevision.bump: the
-related link, law, provision or tag     Last-Modified/ETag of public pages)
-saved or deleted
+related link, law, provision or tag     Last-Modified/ETag of public pages); after
+saved or deleted; a guide's tags        the commit, front caches purged of the keys
+changed                                 of what changed, once per transaction (the
+                                        table in articles.purge; none without
+                                        FRONT_CACHES)
+A request starts                        scheduled guides gone live since the last
+                                        check purged from front caches (no query
+                                        until one is due)
 Section saved (fixtures' too)           Markdown rendered and sanitised into body_html
 Guide saved                             publish problem cleared when (re)scheduled;
                                         old public address → 301 to the new one (→ 410
@@ -20,8 +26,9 @@ Related link saved or deleted           its guide touched
 Guide's tags added, removed, cleared    content clock; guide touched and reindexed
 Topic's slug changed                    old topic and guide addresses → 301
 Tag saved                               a name that slugifies to nothing gets a slug
-Tag's slug changed                      old /tags/<slug>/ → 301 to the new one (which
-                                        answers while the new page is not public)
+Tag's slug changed (a rename, a merge)  old /tags/<slug>/ → 301 to the new one (which
+                                        answers while the new page is not public);
+                                        the tag at the new one purged
 Existing tag saved (a rename)           its guides touched and reindexed
 Tag deleted                             redirects to its page dropped; its guides
                                         touched and reindexed
@@ -55,6 +62,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.signals import request_started
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
@@ -63,7 +71,7 @@ from django.utils import timezone, translation
 from django.utils.encoding import iri_to_uri
 from taggit.models import Tag, TaggedItem
 
-from . import workflow
+from . import purge, surrogate, workflow
 from .markdown import render_markdown
 from .models import (
     Article,
@@ -340,6 +348,10 @@ def record_tag_move(old_slug, new_slug) -> None:
         old_path, path = tag_path(old_slug, code), tag_path(new_slug, code)
         if old_path and path:
             record_move(old_path, path)
+    if purge.enabled():
+        # The tag now at new_slug shows what the old one did (a rename, a merge's target).
+        tag_ids = Tag.objects.filter(slug=new_slug).values_list("pk", flat=True)
+        purge.after_commit({surrogate.tag_key(pk) for pk in tag_ids})
 
 
 def tagged_guide_ids(tag_id) -> list[int]:
@@ -423,3 +435,130 @@ def reindex_articles_citing_law(sender, instance, **kwargs):
     guides_changed(
         Citation.objects.filter(provision__law=instance).values_list("article_id", flat=True)
     )
+
+
+# Front caches (articles.purge): after the commit, the keys of what changed.
+
+
+def _when_purging(read):
+    """A remember_before() reader that reads only when there are front caches."""
+    return lambda pk: read(pk) if purge.enabled() else None
+
+
+remember_before(pre_save, Article, "purge_state", read=_when_purging(purge.saved_guide_state))
+
+
+@receiver(post_save, sender=Article)
+def purge_saved_guide(sender, instance, **kwargs):
+    if not purge.enabled():
+        return
+    state = remembered(instance, "purge_state")
+    before = purge.keys_of_saved_state(instance.pk, state)
+    keys = before | purge.translation_keys(instance, state)
+    purge.guide_changed(instance.pk, was_public=bool(before), keys=keys)
+    purge.forget_next_live()
+
+
+@receiver(pre_delete, sender=Article)
+def purge_deleted_guide(sender, instance, **kwargs):
+    # Before the deletion takes its tags and citations (it runs in the deletion's
+    # transaction, so the purge waits for its commit).
+    if purge.enabled():
+        purge.after_commit(purge.guide_keys([instance.pk]))
+
+
+def law_keys_of_provisions(provision_ids) -> set[str]:
+    law_ids = LegalProvision.objects.filter(pk__in=list(provision_ids)).values_list(
+        "law_id", flat=True
+    )
+    return {surrogate.law_key(pk) for pk in law_ids}
+
+
+remember_before(
+    pre_save,
+    Citation,
+    "provision_id",
+    read=_when_purging(
+        lambda pk: Citation.objects.filter(pk=pk).values_list("provision_id", flat=True).first()
+    ),
+)
+
+
+@receiver(post_save, sender=Section)
+@receiver(post_delete, sender=Section)
+@receiver(post_save, sender=Citation)
+@receiver(post_delete, sender=Citation)
+@receiver(post_save, sender=RelatedLink)
+@receiver(post_delete, sender=RelatedLink)
+def purge_guide_of_part(sender, instance, origin=None, **kwargs):
+    if not purge.enabled() or _whole_guide_deleted(origin):
+        return
+    if sender is RelatedLink:
+        purge.guide_changed(instance.from_article_id)
+        return
+    keys = set()
+    if sender is Citation:  # the law it cited (the one it cites is read at commit)
+        keys = law_keys_of_provisions({instance.provision_id, remembered(instance, "provision_id")})
+    purge.guide_changed(instance.article_id, keys=keys)
+
+
+@receiver(m2m_changed, sender=TaggedItem)
+def purge_retagged_guide(sender, instance, action, pk_set=None, **kwargs):
+    if not purge.enabled() or not isinstance(instance, Article):
+        return
+    if action == "pre_clear":
+        instance._purge_cleared_tags = set(instance.tags.values_list("pk", flat=True))
+    elif action in {"post_add", "post_remove", "post_clear"}:
+        if action == "post_clear":
+            pk_set = getattr(instance, "_purge_cleared_tags", set())
+        purge.guide_changed(instance.pk, keys={surrogate.tag_key(pk) for pk in pk_set or ()})
+
+
+def _purge_thing(key, kwargs, *, created_keys=()) -> None:
+    """Purge a topic's, tag's or law's key; for a new or deleted one (no page
+    carried its key before) also every listing key and `created_keys`."""
+    if not purge.enabled():
+        return
+    keys = {key}
+    if kwargs["signal"] is post_delete or kwargs.get("created"):
+        keys |= purge.every_listing_key() | set(created_keys)
+    purge.after_commit(keys)
+
+
+@receiver(post_save, sender=Category)
+@receiver(post_delete, sender=Category)
+def purge_topic(sender, instance, **kwargs):
+    _purge_thing(surrogate.topic_key(instance.pk), kwargs)
+
+
+@receiver(post_save, sender=Tag)
+@receiver(post_delete, sender=Tag)
+def purge_tag(sender, instance, **kwargs):
+    # A new tag is on no page until a guide carries it, and that guide's change
+    # purges its language's listing: no need to purge every language's.
+    if not kwargs.get("created"):
+        _purge_thing(surrogate.tag_key(instance.pk), kwargs)
+
+
+@receiver(post_save, sender=Law)
+@receiver(post_delete, sender=Law)
+def purge_law(sender, instance, **kwargs):
+    _purge_thing(surrogate.law_key(instance.pk), kwargs, created_keys={surrogate.LAW_LIST_KEY})
+
+
+@receiver(post_save, sender=LegalProvision)
+@receiver(post_delete, sender=LegalProvision)
+def purge_law_of_provision(sender, instance, **kwargs):
+    purge.after_commit({surrogate.law_key(instance.law_id)})
+
+
+@receiver(request_started)
+def purge_guides_gone_live(sender, **kwargs):
+    # A scheduled guide goes live with no save: the first request after its time
+    # purges it (no query until then).
+    if not purge.enabled():
+        return
+    try:
+        purge.purge_guides_gone_live()
+    except Exception:
+        logger.exception("Checking for scheduled guides gone live failed")
