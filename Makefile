@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 
-.PHONY: run test serve install install-test secret lint format check lock lock-upgrade messages
+.PHONY: run test serve install install-test secret lint format check lock lock-upgrade messages cluster
 
 # Pinned installs. pyproject.toml keeps the compatible ranges; the locks pin one version
 # of every package with the hashes of all its files (any platform, Python 3.11+):
@@ -97,6 +97,12 @@ serve:
 
 test: install-test
 	$(BIN)/pytest
+
+# `make cluster`: two gunicorn nodes sharing PostgreSQL and Redis behind Varnish, on
+# loopback (http://127.0.0.1:6081/en/); `deploy/cluster.sh status|stop` afterwards.
+# Needs varnish and varnish-modules (apt-get). See deploy/cluster.sh for its settings.
+cluster: install
+	bash deploy/cluster.sh start
 
 lint: install-test
 	$(BIN)/ruff check .
