@@ -255,6 +255,7 @@ class TagView(GuideListView):
             Article.objects.published()
             .filter(tags=self.tag)
             .exclude(language=translation.get_language())
+            .order_by()  # DISTINCT over the language alone, not the default ordering too
             .values_list("language", flat=True)
             .distinct()
         )

@@ -9,7 +9,8 @@ from urllib.parse import quote, unquote
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article
 from tests.factories import make_article, make_category, make_draft, make_translation
@@ -278,3 +279,13 @@ def test_the_admin_follows_the_editors_language(client):
     english = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en-GB")
     assert "Log in" in english.content.decode()
     assert "Accept-Language" in chinese["Vary"]
+
+
+def test_the_sitemap_index_does_not_load_every_guide(client):
+    for _ in range(5):
+        make_article()
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/sitemap.xml").status_code == HTTPStatus.OK
+    # The guides' latest change is one aggregate, not a read of every guide's row.
+    rows = [q["sql"] for q in queries if '"articles_article"."updated_at"' in q["sql"]]
+    assert rows and all("MAX(" in sql for sql in rows), rows
