@@ -8,11 +8,13 @@ import re
 from django import forms
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse, translate_url
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -27,9 +29,10 @@ from translated_fields import to_attribute
 
 from . import feedback as feedback_rules
 from . import seo, surrogate
-from .caching import private, private_page, public_page
+from .caching import content_etag, private, private_page, public_page
 from .models import (
     Article,
+    ArticleQuerySet,
     Category,
     Citation,
     FeedbackComment,
@@ -53,11 +56,22 @@ def site_feeds():
     ]
 
 
+def topics_with_counts(request) -> list:
+    """Every topic with its count of published guides in the page's language, kept
+    under the content version: counting means reading every guide."""
+    key = f"articles:topic-counts:{content_etag(request)}:{translation.get_language()}"
+    topics = cache.get(key)
+    if topics is None:
+        topics = list(Category.objects.with_guide_counts())
+        cache.set(key, topics, 60 * 60)  # a new content version uses a new key
+    return topics
+
+
 @public_page
 def home(request):
     """Categories with their count of published guides, and the latest guides."""
     surrogate.note(surrogate.listing_key(translation.get_language()))
-    categories = Category.objects.with_guide_counts()
+    categories = topics_with_counts(request)
     latest = Article.objects.published().in_language().for_listing()[:LATEST_ON_HOME]
     path = reverse("articles:home")
     meta = seo.PageMeta(
@@ -103,14 +117,6 @@ def _render_guide(request, article, preview):
     is cached under the content version (caching.content_etag), which moves with every
     change: never stale. A hit costs no query; the surrogate keys noted while the
     parts were made are noted again on every use."""
-    from django.core.cache import cache
-    from django.db.models import prefetch_related_objects
-    from django.template.loader import render_to_string
-
-    from . import surrogate
-    from .caching import content_etag
-    from .models import ArticleQuerySet
-
     version = None if preview else content_etag(request)
     key = f"articles:guide-page:v1:{version}:{article.pk}"
     parts = cache.get(key) if version else None
@@ -120,6 +126,7 @@ def _render_guide(request, article, preview):
             sections, citations = article.sections.all(), article.citations.all()
             # Alphabetical, so the page does not depend on the order tags were added.
             tags = sorted(article.tags.all(), key=lambda tag: tag.name.casefold())
+            surrogate.note(*(surrogate.tag_key(tag.pk) for tag in tags))
             previous, following = article.get_neighbours()  # reads the translations too
             versions = [article, *article.get_translations()]
             context = {
@@ -446,7 +453,7 @@ def search(request):
         and tag is None,
         "every_language": every_language,
         "did_you_mean": did_you_mean(query, language=language),
-        "categories": Category.objects.with_guide_counts().filter(guide_count__gt=0),
+        "categories": [topic for topic in topics_with_counts(request) if topic.guide_count],
     }
     if query.is_empty or results.count() == 0:
         context["popular"] = (

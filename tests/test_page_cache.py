@@ -336,6 +336,7 @@ def test_pages_name_what_they_show_in_xkey(client, guide):
         guide.get_absolute_url(): {
             surrogate.guide_key(guide.pk),
             surrogate.topic_key(topic.pk),
+            surrogate.tag_key(tag.pk),
             surrogate.law_key(law.pk),
         },
         "/en/tags/card/": {surrogate.tag_key(tag.pk), surrogate.guide_key(guide.pk)},

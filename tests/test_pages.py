@@ -162,3 +162,12 @@ def test_an_admin_change_is_visible_at_once(client, guide):
     section.body = "1. Open the new app"
     section.save()
     assert "Open the new app" in client.get(url).content.decode()
+
+
+def test_a_provision_cited_by_many_guides_lists_the_first_fifty(client):
+    provision = make_provision()
+    for n in range(53):
+        cite(make_article(title=f"Guide {n:02d}"), provision)
+    html = client.get(provision.law.get_absolute_url()).content.decode()
+    assert "Guide 49" in html and "Guide 50" not in html
+    assert "The first 50 of 53 guides that cite it, by title." in html
