@@ -57,6 +57,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
+from guides import ensure_guides  # noqa: E402  (bench/guides.py)
 from taggit.models import Tag  # noqa: E402
 
 from articles.models import Article, Category, Law  # noqa: E402
@@ -206,17 +207,10 @@ def main():
     parser.add_argument("--profile", action="store_true", help="cProfile of slow pages")
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0, interactive=False)
+    description = ensure_guides(args.guides)
     call_command("createcachetable", verbosity=0)
-    missing = args.guides - Article.objects.published().count()
-    if missing > 1:
-        print(f"Generating {missing // 2} guides in English and Chinese…", flush=True)
-        call_command("generate_guides", missing // 2, both=True, verbosity=0)
-    published = Article.objects.published()
-    counts = dict(published.values_list("language").annotate(n=Count("pk")))
     print(
-        f"Backend: {connection.vendor}, published guides: {published.count()} "
-        f"({', '.join(f'{code} {n}' for code, n in sorted(counts.items()))}), "
+        f"{description}, "
         f"{'cold' if args.cold else 'warm'} low-level cache, PAGE_CACHE off, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         flush=True,

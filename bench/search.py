@@ -28,9 +28,8 @@ import django
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.db.models import Count, Q  # noqa: E402
+from django.db.models import Q  # noqa: E402
+from guides import ensure_guides  # noqa: E402  (bench/guides.py)
 
 from articles.models import Article  # noqa: E402
 from articles.search import parse_query, search  # noqa: E402
@@ -143,17 +142,7 @@ def main():
     parser.add_argument("--naive-repeat", type=int, default=1)
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
-    missing = args.guides - Article.objects.published().count()
-    if missing > 1:
-        print(f"Generating {missing // 2} guides in English and Chinese…", flush=True)
-        call_command("generate_guides", missing // 2, both=True, verbosity=0)
-    published = Article.objects.published()
-    counts = dict(published.values_list("language").annotate(n=Count("pk")))
-    print(
-        f"Backend: {connection.vendor}, published guides: {published.count()} "
-        f"({', '.join(f'{code} {n}' for code, n in sorted(counts.items()))})"
-    )
+    print(ensure_guides(args.guides))
     print(
         f"{'language':10} {'queries':>7}  {'ranked median':>13} {'p95':>8}  "
         f"{'naive median':>12} {'p95':>8}  {'speed-up median / p95':>21}"
