@@ -33,10 +33,12 @@ and a 304 cost no query.
 Surrogate keys (articles.surrogate) noted while the view runs go out in `xkey`.
 """
 
+import functools
 import hashlib
 import uuid
 from datetime import datetime
 from functools import wraps
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -177,9 +179,33 @@ def _served_page_key(request, etag: str) -> str:
     return f"articles:served-page:{etag}:{address}"
 
 
+@functools.cache
+def release() -> str:
+    """What this deploy renders with: a digest of the templates, the message
+    catalogues and the static files' manifest (their fingerprinted names), read
+    once per process. Part of every key of rendered HTML, so a deploy that changes
+    any of them never serves pages rendered by the one before from a shared cache."""
+    digest = hashlib.sha256()
+    roots = [Path(directory) for directory in settings.TEMPLATES[0]["DIRS"]]
+    roots += [Path(directory) for directory in settings.LOCALE_PATHS]
+    files = sorted(path for root in roots for path in root.rglob("*") if path.is_file())
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    for path in [*files, manifest]:
+        if path.is_file():
+            # Names relative to the project, so nodes in other folders agree.
+            name = (
+                path.relative_to(settings.BASE_DIR)
+                if path.is_relative_to(settings.BASE_DIR)
+                else path
+            )
+            digest.update(str(name).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _page_key(request, etag: str) -> str:
     address = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
-    return f"articles:page:{etag}:{translation.get_language()}:{address}"
+    return f"articles:page:{release()}:{etag}:{translation.get_language()}:{address}"
 
 
 def _may_store_address(request) -> bool:

@@ -29,7 +29,7 @@ from translated_fields import to_attribute
 
 from . import feedback as feedback_rules
 from . import seo, surrogate
-from .caching import content_etag, private, private_page, public_page
+from .caching import content_etag, private, private_page, public_page, release
 from .models import (
     Article,
     ArticleQuerySet,
@@ -118,7 +118,7 @@ def _render_guide(request, article, preview):
     change: never stale. A hit costs no query; the surrogate keys noted while the
     parts were made are noted again on every use."""
     version = None if preview else content_etag(request)
-    key = f"articles:guide-page:v1:{version}:{article.pk}"
+    key = f"articles:guide-page:{release()}:{version}:{article.pk}"
     parts = cache.get(key) if version else None
     if parts is None:
         with surrogate.collecting() as noted:

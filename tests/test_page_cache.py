@@ -359,3 +359,18 @@ def test_purged_front_caches_keep_pages_a_day(client, guide):
         cache_control = client.get("/en/laws/")["Cache-Control"]
     assert "s-maxage=86400" in cache_control and "max-age=0" in cache_control
     assert "stale-while-revalidate" not in cache_control
+
+
+def test_rendered_pages_are_kept_per_release(client, guide, settings, tmp_path):
+    """A deploy with other templates, catalogues or static files never gets pages
+    rendered by the one before from the shared cache."""
+    caching.release.cache_clear()
+    first = caching.release()
+    manifest = tmp_path / "staticfiles.json"
+    manifest.write_text('{"paths": {"css/site.css": "css/site.0123456789ab.css"}}')
+    settings.STATIC_ROOT = tmp_path
+    caching.release.cache_clear()
+    try:
+        assert caching.release() != first
+    finally:
+        caching.release.cache_clear()
