@@ -63,7 +63,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 from translated_fields import to_attribute
 
-from .models import Article, Section, primary
+from .models import Article, Section, language_codes, language_rank, primary
 
 SECTION_MARKER = re.compile(r"^<!-- section: (?P<kind>[a-z]+) -->\n## (?P<heading>.+)\n", re.M)
 FRONT_MATTER = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.S)
@@ -87,10 +87,6 @@ Dumper.add_representer(str, _text)
 
 def dump_yaml(data) -> str:
     return yaml.dump(data, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=100)
-
-
-def language_codes() -> list[str]:
-    return [code for code, _name in settings.LANGUAGES]
 
 
 def primary_language() -> str:
@@ -133,7 +129,6 @@ def translation_roots(versions) -> dict[str, str]:
     `versions`: (slug, translation_group, language, translated_from, pk) of every
     guide that is not a draft revision.
     """
-    order = language_codes()
     groups: dict = {}
     for version in versions:
         groups.setdefault(version[1], []).append(version)
@@ -145,7 +140,7 @@ def translation_roots(versions) -> dict[str, str]:
             members,
             key=lambda v: (
                 bool(v[3]),
-                order.index(v[2]) if v[2] in order else len(order),
+                language_rank(v[2]),
                 v[4],
             ),
         )

@@ -42,6 +42,17 @@ def language_choices():
     return settings.LANGUAGES
 
 
+def language_codes() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def language_rank(code: str) -> int:
+    """A language's place in LANGUAGES, for sorting versions; a language no longer
+    configured sorts last instead of failing."""
+    codes = language_codes()
+    return codes.index(code) if code in codes else len(codes)
+
+
 def translated(field, **kwargs):
     """One column per language (django-translated-fields: name_en, name_zh_hans, …).
     `obj.name` reads the active language's text, or the first language's when that is
@@ -454,13 +465,14 @@ class Article(models.Model):
         After get_neighbours() this costs no query: it reads them in the same one."""
         if not hasattr(self, "_translations"):
             self._translations = list(self._translations_query().select_related("category"))
-        order = [code for code, _name in settings.LANGUAGES]
-        return sorted(self._translations, key=lambda version: order.index(version.language))
+        return sorted(self._translations, key=lambda version: language_rank(version.language))
 
     def _translations_query(self):
+        """Published versions in the site's languages: a language no longer in
+        LANGUAGES has no pages to link to."""
         return (
             Article.objects.published()
-            .filter(translation_group=self.translation_group)
+            .filter(translation_group=self.translation_group, language__in=language_codes())
             .exclude(pk=self.pk)
         )
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from .markdown import html_to_text
-from .models import Section
+from .models import Section, language_rank
 
 # Characters that could end a <script> element or open an HTML comment inside it.
 _SCRIPT_SAFE = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
@@ -172,10 +172,9 @@ class PageMeta:
         version and x-default, or none when the page has no exact counterpart."""
         if not self.alternates_are_exact or len(self.translations) < 2:
             return []
-        order = [code for code, _name in settings.LANGUAGES]
         pairs = [
-            (bcp47(code), absolute(path))
-            for code, path in sorted(self.translations.items(), key=lambda i: order.index(i[0]))
+            (bcp47(code), absolute(self.translations[code]))
+            for code in sorted(self.translations, key=language_rank)
         ]
         default = self.x_default or self.translations.get(settings.LANGUAGE_CODE)
         if default:

@@ -23,16 +23,12 @@ from taggit.models import Tag
 
 from . import surrogate
 from .caching import public_page
-from .models import Article, Category, Law, published_q
+from .models import Article, Category, Law, language_codes, language_rank, published_q
 from .seo import bcp47, default_version
 from .signals import tag_path
 
 # Translation groups looked up per query (well under SQLite's variable limit).
 GROUP_BATCH = 5_000
-
-
-def language_codes() -> list[str]:
-    return [code for code, _name in settings.LANGUAGES]
 
 
 class PublicSitemap(Sitemap):
@@ -87,8 +83,10 @@ class GuideSitemap(PublicSitemap):
     priority = 0.8
 
     def items(self):
+        # Only the site's languages have pages.
         return (
             Article.objects.published()
+            .filter(language__in=language_codes())
             .select_related("category")
             .only("slug", "language", "translation_group", "updated_at", "category__slug")
             .order_by("pk")
@@ -110,18 +108,20 @@ class GuideSitemap(PublicSitemap):
         for start in range(0, len(groups), GROUP_BATCH):
             batch = (
                 Article.objects.published()
-                .filter(translation_group__in=groups[start : start + GROUP_BATCH])
+                .filter(
+                    translation_group__in=groups[start : start + GROUP_BATCH],
+                    language__in=language_codes(),
+                )
                 .select_related("category")
                 .only("slug", "language", "translated_from", "translation_group", "category__slug")
             )
             for version in batch:
                 versions.setdefault(version.translation_group, []).append(version)
-        order = language_codes()
         result = []
         for article in items:
             group = sorted(
                 versions.get(article.translation_group, []),
-                key=lambda version: order.index(version.language),
+                key=lambda version: language_rank(version.language),
             )
             if len(group) < 2:
                 result.append([])

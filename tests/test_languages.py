@@ -289,3 +289,16 @@ def test_the_sitemap_index_does_not_load_every_guide(client):
     # The guides' latest change is one aggregate, not a read of every guide's row.
     rows = [q["sql"] for q in queries if '"articles_article"."updated_at"' in q["sql"]]
     assert rows and all("MAX(" in sql for sql in rows), rows
+
+
+def test_a_version_in_a_language_no_longer_configured_breaks_nothing(client, pair):
+    """One bad record (a language since removed from LANGUAGES) must not turn the
+    other versions' pages or the sitemap into a 500, nor be linked."""
+    english, _ = pair
+    make_translation(english, language="fr", slug="activer-la-carte")
+    response = client.get(english.get_absolute_url())
+    assert response.status_code == HTTPStatus.OK
+    assert "/fr/" not in response.content.decode()
+    sitemap = client.get("/sitemap-guides.xml")
+    assert sitemap.status_code == HTTPStatus.OK
+    assert "activer-la-carte" not in sitemap.content.decode()
