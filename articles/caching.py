@@ -203,9 +203,12 @@ def release() -> str:
     return digest.hexdigest()[:12]
 
 
-def _page_key(request, etag: str) -> str:
+def _page_key(request) -> str:
+    """The page's key: release, content version, language (from the address, else as
+    LocaleMiddleware will choose it: cookie, Accept-Language) and full address."""
     address = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
-    return f"articles:page:{release()}:{etag}:{translation.get_language()}:{address}"
+    language = translation.get_language_from_request(request, check_path=True)
+    return f"articles:page:{release()}:{content_etag(request)}:{language}:{address}"
 
 
 def _may_store_address(request) -> bool:
@@ -292,24 +295,17 @@ def public_page(view):
     return wrapper
 
 
+def _validators(request) -> dict:
+    moment = _request_content_version(request)[0]
+    return {"etag": quote_etag(content_etag(request)), "last_modified": int(moment.timestamp())}
+
+
 def _conditional_response(request, moment, view, args, kwargs):
-    validators = {
-        "etag": quote_etag(content_etag(request)),
-        "last_modified": int(moment.timestamp()),
-    }
+    validators = _validators(request)
     conditional = any(header in request.META for header in CONDITIONAL_HEADERS)
-    page_key = None
-    if settings.PAGE_CACHE and _may_store_address(request):
-        page_key = _page_key(request, validators["etag"])
     served_key = _served_page_key(request, validators["etag"])
-    wanted = [key for key in (page_key, conditional and served_key) if key]
-    found = cache.get_many(wanted) if wanted else {}
-    stored = found.get(page_key) if page_key else None
-    if stored is not None and _is_anonymous(request):
-        # The page as rendered at this version: no query, no template.
-        return get_conditional_response(request, response=_from_stored(stored), **validators)
     response = None
-    if stored is not None or found.get(served_key):
+    if conditional and cache.get(served_key):
         # This address answered 200 at this content version: a match needs no rendering.
         response = get_conditional_response(request, **validators)
     if response is None:
@@ -318,15 +314,10 @@ def _conditional_response(request, moment, view, args, kwargs):
             return response  # a 404, a redirect: never a 304 for it, never stored
         response.headers.setdefault("ETag", validators["etag"])
         response.headers.setdefault("Last-Modified", http_date(validators["last_modified"]))
-        if (
-            page_key
-            and request.method == "GET"
-            and _is_anonymous(request)
-            and _may_store_response(request, response)
-        ):
-            _set_cache_control(response, _request_content_version(request)[1])
-            cache.set(page_key, _stored(response), PAGE_CACHE_TIMEOUT)
-        elif conditional:
+        if request.method == "GET" and _may_store_response(request, response):
+            # PageCacheMiddleware stores it once the middleware inside it are done.
+            response.page_cacheable = True
+        if conditional:
             # Remembered only for clients that revalidate, so a crawl of made-up
             # query strings does not fill the cache.
             cache.set(served_key, True, SERVED_PAGE_TIMEOUT)
@@ -335,6 +326,48 @@ def _conditional_response(request, moment, view, args, kwargs):
         response.headers.setdefault("ETag", validators["etag"])
         response.headers.setdefault("Last-Modified", http_date(validators["last_modified"]))
     return response
+
+
+class PageCacheMiddleware:
+    """The page cache: an anonymous visitor's GET or HEAD of a public page is answered
+    from the cache before the middleware below this one run (sessions, language,
+    CSRF, authentication, messages), so a hit costs less than the simplest view.
+
+    A page is stored after those middleware have added their headers (Vary,
+    Content-Language, X-Frame-Options) and only when the view marked it storable
+    (public_page: a plain 200 of a public page) and nothing below set a cookie. The
+    key holds the release, the content version, the language and the full address:
+    a save or a publish time coming changes the version, so the next request renders.
+    Placed below ScheduledRevisionMiddleware, so a revision falling due is put in
+    place before any page is served from the cache.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = _page_key(request) if _may_serve_from_cache(request) else None
+        if key is not None:
+            stored = cache.get(key)
+            if stored is not None:
+                response = _from_stored(stored)
+                _set_cache_control(response, _request_content_version(request)[1])
+                return get_conditional_response(request, response=response, **_validators(request))
+        response = self.get_response(request)
+        if key is not None and getattr(response, "page_cacheable", False):
+            if request.method == "GET" and _may_store_response(request, response):
+                cache.set(key, _stored(response), PAGE_CACHE_TIMEOUT)
+        return response
+
+
+def _may_serve_from_cache(request) -> bool:
+    return (
+        settings.PAGE_CACHE
+        and request.method in {"GET", "HEAD"}
+        and _is_anonymous(request)
+        and _may_store_address(request)
+        and _request_content_version(request)[0] is not None
+    )
 
 
 def private(response, robots: str = "noindex"):

@@ -14,7 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from articles import caching, surrogate
-from articles.caching import content_version, forget_content_version, private, public_page
+from articles.caching import (
+    PageCacheMiddleware,
+    content_version,
+    forget_content_version,
+    private,
+    public_page,
+)
 from articles.models import ContentRevision
 from articles.workflow import prepare_draft_revision, publish
 from tests.factories import (
@@ -83,6 +89,32 @@ def test_a_hit_keeps_every_header_of_the_page(client, guide):
     assert "public" in second["Cache-Control"] and "max-age=0" in second["Cache-Control"]
     assert surrogate.guide_key(guide.pk) in second["xkey"].split()
     assert {name.lower() for name in first.headers} == {name.lower() for name in second.headers}
+
+
+def test_a_hit_is_answered_before_sessions_language_and_users(client, guide):
+    client.get(guide.get_absolute_url())
+    hit = client.get(guide.get_absolute_url())
+    assert not rendered(hit)
+    # PageCacheMiddleware answered above SessionMiddleware and AuthenticationMiddleware.
+    assert not hasattr(hit.wsgi_request, "session")
+    assert not hasattr(hit.wsgi_request, "user")
+    # What the middleware below it add was stored with the page.
+    assert hit["Content-Language"] == "en" and hit["X-Frame-Options"] == "DENY"
+
+
+def test_a_cookie_set_below_the_page_cache_keeps_the_page_out_of_it(rf, guide):
+    calls = Calls(lambda: HttpResponse("hello"))
+    inner = calls.view.get_response
+
+    def sets_a_cookie(request):
+        response = inner(request)
+        response.set_cookie("csrftoken", "new")
+        return response
+
+    calls.view.get_response = sets_a_cookie
+    for _ in range(2):
+        calls.view(rf.get("/en/probe/"))
+    assert calls.count == 2
 
 
 def test_conditional_requests_on_a_hit_answer_304_with_no_query(
@@ -259,12 +291,12 @@ def test_addresses_with_made_up_query_strings_are_not_stored(client, guide):
 
 
 class Calls:
-    """A view made into a public page, counting how often it runs."""
+    """A view made into a public page behind the page cache, counting how often it runs."""
 
     def __init__(self, make_response):
         self.count = 0
         self.make_response = make_response
-        self.view = public_page(self._view)
+        self.view = PageCacheMiddleware(public_page(self._view))
 
     def _view(self, request):
         self.count += 1

@@ -70,6 +70,10 @@ MIDDLEWARE = [
     "articles.middleware.DatabaseBusyMiddleware",
     # WhiteNoise serves static files before any other middleware does work.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Due draft revisions go live before any page is served, from the cache or not.
+    "articles.middleware.ScheduledRevisionMiddleware",
+    # Anonymous visitors' public pages from the cache, before the middleware below run.
+    "articles.caching.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language of the address (/en/, /zh-hans/), else the cookie and browser (admin).
     "articles.middleware.LanguageMiddleware",
@@ -78,7 +82,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "articles.middleware.ScheduledRevisionMiddleware",
     # On a 404 for an address without a language prefix: 301 to the English page.
     "articles.middleware.LegacyAddressMiddleware",
     # Both act only on a 404: first /Upper-Case/ addresses go to their lower-case
