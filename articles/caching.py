@@ -15,9 +15,9 @@ draws a new generation at once and again when the transaction commits: every wor
 node reads the version again on its next request, and an answer read before the
 commit is never kept (it was stored under the old generation).
 
-Rendered pages (public_page): anonymous GET and HEAD requests are served from the
-page cache, keyed by content version, language and address, so a new version never
-serves an old page. Never stored: requests with a session cookie (staff may be
+Rendered pages (public_page marks them, PageCacheMiddleware stores and serves them):
+anonymous GET and HEAD requests are served from the page cache, keyed by content
+version, language and address, so a new version never serves an old page. Never stored: requests with a session cookie (staff may be
 signed in: the cookie is checked without loading the session or the user), other
 methods, any status but 200, responses that set cookies or say private/no-store,
 and addresses with query parameters other than a page number (a crawl of made-up
