@@ -409,6 +409,13 @@ class Article(models.Model):
                 fields=["language", "status", "published_at"], name="article_lang_status_pub_idx"
             ),
             models.Index(fields=["translation_group"], name="article_translation_group_idx"),
+            # Draft revisions only (a few rows): the schedule of revisions
+            # (workflow.next_revision_due, due_revisions) without reading every guide.
+            models.Index(
+                fields=["status", "published_at"],
+                condition=Q(draft_of__isnull=False),
+                name="article_revision_due_idx",
+            ),
         ]
 
     def __str__(self):

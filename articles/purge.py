@@ -35,6 +35,20 @@ seconds, and one log line (INFO with the keys and objects purged, WARNING when i
 failed). Keys queued while a purge is under way go out together in the next one.
 With no FRONT_CACHES nothing happens: no query, no thread, no request.
 
+Every purge is sent twice: at once, and again settings.FRONT_CACHE_REPURGE_DELAY
+seconds (REPURGE_DELAY by default) after it went out. A front cache fetch that
+started before the commit renders the old page; if it ends after the first purge,
+the front cache stores that old page (for a day, s-maxage). The second purge drops
+it, as long as no render takes longer than the delay (the slowest uncached page,
+the guides' sitemap at 100,000 guides, takes about 7 s). Repeats coalesce: a key
+purged again before its repeat is due is repeated once, the delay after its latest
+purge (which covers every fetch the earlier one could have missed); a repeat waits
+up to a fifth of the delay more for the keys due just after it, so that they go
+out in one request. The thread lives until the last repeat is sent, so a command
+that changed content (import_guides) exits up to that long after its commit; a
+process stopped sooner leaves its repeats unsent. A delay of 0 sends each purge
+once.
+
 By hand: `manage.py purge_front_caches KEY [KEY ...]`.
 """
 
@@ -67,6 +81,11 @@ BACKOFF = 0.25  # seconds before the second try, doubled before each next one
 # Keys per request: the xkey-purge header stays far below Varnish's header limit
 # (http_req_hdr_len, 8 KB by default) however many guides one transaction changes.
 MAX_KEYS_PER_REQUEST = 500
+# Seconds after a purge before it is sent again (settings.FRONT_CACHE_REPURGE_DELAY
+# overrides it; 0: no second purge): longer than any page takes to render.
+REPURGE_DELAY = 10
+# A repeat waits up to this share of the delay more for the keys due just after it.
+REPEAT_GATHER = 0.2
 PURGE_HEADER = "xkey-purge"
 # Where a front cache may say how many objects it purged (else the status line or body).
 COUNT_HEADERS = ("xkey-purged", "x-purged", "n-gone", "x-xkey-purged")
@@ -74,6 +93,10 @@ COUNT_HEADERS = ("xkey-purged", "x-purged", "n-gone", "x-xkey-purged")
 
 def enabled() -> bool:
     return bool(settings.FRONT_CACHES)
+
+
+def repurge_delay() -> float:
+    return getattr(settings, "FRONT_CACHE_REPURGE_DELAY", REPURGE_DELAY)
 
 
 # Keys of guides
@@ -345,27 +368,31 @@ def purge_front_cache(base_url: str, keys) -> Result:
     return result
 
 
-def purge_now(keys) -> list[Result]:
-    """Purge these keys on every front cache now, logging one line per front cache."""
+def purge_now(keys, *, again: bool = False) -> list[Result]:
+    """Purge these keys on every front cache now, logging one line per front cache
+    (`again`: the second purge of these keys)."""
     keys = set(keys)
     if not enabled() or not keys:
         return []
     results = []
+    which = "again " if again else ""
     for base_url in settings.FRONT_CACHES:
         result = purge_front_cache(base_url, keys)
         results.append(result)
         if result.ok:
             logger.info(
-                "Front cache %s purged %s keys: %s objects",
+                "Front cache %s purged %s%s keys: %s objects",
                 base_url,
+                which,
                 result.keys,
                 "?" if result.purged is None else result.purged,
             )
         else:
             logger.warning(
-                "Front cache %s was not purged of %s keys (%s): its pages of them may be "
+                "Front cache %s was not purged %sof %s keys (%s): its pages of them may be "
                 "stale until they expire or `manage.py purge_front_caches %s`",
                 base_url,
+                which,
                 result.keys,
                 result.error,
                 " ".join(sorted(keys)[:20]) + (" …" if len(keys) > 20 else ""),
@@ -375,7 +402,8 @@ def purge_now(keys) -> list[Result]:
 
 class _Sender:
     """The process's background purger: one thread while there is work, which sends
-    every key queued meanwhile in one purge (and ends when there is none left)."""
+    every key queued meanwhile in one purge, then each purged key again once its
+    repeat is due (and ends when there is nothing left to send or repeat)."""
 
     def __init__(self):
         self._reset()
@@ -384,34 +412,63 @@ class _Sender:
     def _reset(self):
         self.condition = threading.Condition()
         self.queued: set[str] = set()
+        self.repeats: dict[str, float] = {}  # key: when to purge it again (monotonic)
         self.busy = False
         self.thread = None
 
     def submit(self, keys) -> None:
         with self.condition:
             self.queued |= set(keys)
+            self.condition.notify_all()  # a thread waiting for a repeat sends these first
             if self.thread is None or not self.thread.is_alive():
                 self.busy = True
                 # Not a daemon: a command (import_guides) exits only once it has purged.
                 self.thread = threading.Thread(target=self._run, name="front-cache-purge")
                 self.thread.start()
 
+    def _next(self) -> tuple[set[str], bool]:
+        """The keys to send next and whether they are a repeat; waits for a repeat's
+        time (or new keys); no keys: nothing left. Called holding the condition."""
+        while True:
+            if self.queued:
+                keys, self.queued = self.queued, set()
+                return keys, False
+            if not self.repeats:
+                return set(), False
+            # A repeat may go out late, never early: the first due waits a little
+            # for the keys due right after it, so that they go out in one request.
+            now = time.monotonic()
+            send_at = min(self.repeats.values()) + repurge_delay() * REPEAT_GATHER
+            if send_at <= now:
+                due = {key for key, moment in self.repeats.items() if moment <= now}
+                for key in due:
+                    del self.repeats[key]
+                return due, True
+            self.condition.wait(send_at - now)
+
     def _run(self):
         while True:
             with self.condition:
-                keys, self.queued = self.queued, set()
+                keys, again = self._next()
                 if not keys:
                     self.busy = False
                     self.thread = None
                     self.condition.notify_all()
                     return
             try:
-                purge_now(keys)
+                purge_now(keys, again=again)
             except Exception:  # purge_now never raises; this thread must not die silently
                 logger.exception("Purging the front caches failed")
+            delay = 0 if again else repurge_delay()
+            if delay > 0:
+                with self.condition:
+                    # After the latest purge of each key: a later one replaces an earlier.
+                    due = time.monotonic() + delay
+                    self.repeats.update(dict.fromkeys(keys, due))
 
     def wait(self, timeout=None) -> bool:
-        """Wait until every queued key is sent (tests); whether it was in time."""
+        """Wait until every queued key is sent, and sent again (tests); whether it
+        was in time."""
         with self.condition:
             return self.condition.wait_for(lambda: not self.busy, timeout)
 
@@ -420,7 +477,8 @@ _sender = _Sender()
 
 
 def submit(keys) -> None:
-    """Purge these keys on every front cache soon, in the background."""
+    """Purge these keys on every front cache soon, in the background, and again
+    after the repeat delay."""
     if enabled() and keys:
         _sender.submit(keys)
 

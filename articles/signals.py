@@ -34,6 +34,9 @@ Tag deleted                             redirects to its page dropped; its guide
                                         touched and reindexed
 Provision's text changed                published guides citing it flagged needs_review
 Provision or law saved                  citing guides touched and reindexed
+Guides changed by a queryset update()   content clock, schedules and front caches as
+(import_guides: translation groups,     for a save (updating_guides())
+dates)
 
 "Touched" moves the guide's last-updated time (its "last updated" date, sitemap
 lastmod), at once, in the transaction of the change: the stale-save check
@@ -59,6 +62,7 @@ remember_before().
 
 import hashlib
 import logging
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -298,6 +302,26 @@ def reindex_retagged_article(sender, instance, action, **kwargs):
         guides_changed([instance.pk])
 
 
+@contextmanager
+def updating_guides(article_ids):
+    """Around a queryset update() of these guides, which sends no signals: what
+    saving each would do for public pages. The content clock moves, the schedules
+    are read again, and after the commit the front caches are purged of each guide
+    as it was before and as it is after (purge_guide). Only for fields that concern
+    nothing else a save does (addresses, parts, the search index): a guide's
+    translation group, its dates."""
+    article_ids = set(article_ids)
+    states = {pk: purge.saved_guide_state(pk) for pk in article_ids} if purge.enabled() else {}
+    yield
+    if not article_ids:
+        return
+    ContentRevision.bump()
+    workflow.forget_next_revision_due()
+    if purge.enabled():
+        for article in Article.objects.filter(pk__in=article_ids):
+            purge_guide(article, states[article.pk])
+
+
 # Topics
 
 
@@ -448,15 +472,19 @@ def _when_purging(read):
 remember_before(pre_save, Article, "purge_state", read=_when_purging(purge.saved_guide_state))
 
 
-@receiver(post_save, sender=Article)
-def purge_saved_guide(sender, instance, **kwargs):
-    if not purge.enabled():
-        return
-    state = remembered(instance, "purge_state")
+def purge_guide(instance, state) -> None:
+    """Purge a guide saved (as `instance`) whose row was `state` before
+    (purge.saved_guide_state), when the transaction commits."""
     before = purge.keys_of_saved_state(instance.pk, state)
     keys = before | purge.translation_keys(instance, state)
     purge.guide_changed(instance.pk, was_public=bool(before), keys=keys)
     purge.forget_next_live()
+
+
+@receiver(post_save, sender=Article)
+def purge_saved_guide(sender, instance, **kwargs):
+    if purge.enabled():
+        purge_guide(instance, remembered(instance, "purge_state"))
 
 
 @receiver(pre_delete, sender=Article)

@@ -12,9 +12,11 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 from reversion.models import Revision, Version
 
+from articles import purge, surrogate
 from articles.content_files import MAX_FILE_BYTES, dump_yaml
 from articles.management.commands import import_guides
-from articles.models import Article, Category, Law, LegalProvision, Section
+from articles.management.commands.import_guides import _moment
+from articles.models import Article, Category, ContentRevision, Law, LegalProvision, Section
 from tests.factories import (
     make_article,
     make_category,
@@ -22,6 +24,7 @@ from tests.factories import (
     make_law,
     make_provision,
 )
+from tests.test_purge import FrontCache
 
 pytestmark = pytest.mark.django_db
 
@@ -799,3 +802,84 @@ def test_a_guide_with_a_pending_draft_revision_keeps_its_language(publisher, fol
     line = line_of(path, "language:")
     assert f"{path}:{line}: 'language': this guide has a draft revision in en" in report
     assert database() == before
+
+
+# Front caches and the content clock: an import changes public pages as admin saves do
+
+
+@pytest.fixture
+def front_cache(settings):
+    """Front caches on (a stand-in for Varnish on 127.0.0.1), each purge sent once."""
+    cache = FrontCache()
+    settings.FRONT_CACHES = [cache.url]
+    settings.FRONT_CACHE_REPURGE_DELAY = 0
+    yield cache
+    assert purge.wait(timeout=10), "the purge thread did not finish"
+    cache.close()
+
+
+def purged(front_cache) -> set[str]:
+    assert purge.wait(timeout=10)
+    return front_cache.keys()
+
+
+def guide_keys(guide, *tags) -> set[str]:
+    return {
+        surrogate.guide_key(guide.pk),
+        surrogate.topic_key(guide.category_id),
+        surrogate.listing_key(guide.language),
+    } | {surrogate.tag_key(tag.pk) for tag in tags}
+
+
+def test_an_import_that_changes_a_guides_dates_purges_it_and_moves_the_clock(
+    publisher, folder, category, front_cache
+):
+    published = "2025-01-02T10:00:00+00:00"
+    guide = make_article(
+        slug="how-to-claim-a-pension", category=category, published_at=_moment(published)
+    )
+    purged(front_cache)
+    front_cache.purges.clear()
+    clock = ContentRevision.objects.get().changed_at
+    write_guide(
+        folder,
+        status="published",
+        published_at=published,
+        title=guide.title,
+        summary=guide.summary,
+        created_at="2024-05-01T08:00:00+00:00",
+        updated_at="2024-06-01T08:00:00+00:00",
+    )
+    import_as(publisher.user, folder)
+    guide.refresh_from_db()
+    assert guide.updated_at.isoformat() == "2024-06-01T08:00:00+00:00"
+    assert guide_keys(guide) <= purged(front_cache)
+    assert len(front_cache.purges) == 1  # once, when the import commits
+    assert ContentRevision.objects.get().changed_at > clock
+
+
+def test_a_version_moved_to_another_group_purges_the_versions_it_left(
+    publisher, folder, category, front_cache
+):
+    """Their pages link to it (language links): they must not keep a link to a
+    version now in another group."""
+    pension = make_article(slug="how-to-claim-a-pension", category=category)
+    move = make_article(slug="how-to-move-a-pension", category=category)
+    version = make_article(
+        slug="养老金", language="zh-hans", translation_group=pension.translation_group
+    )
+    purged(front_cache)
+    front_cache.purges.clear()
+    write_translation(
+        folder,
+        slug="养老金",
+        status="published",
+        published_at=version.published_at.isoformat(),
+        translation_of="how-to-move-a-pension",
+    )
+    import_as(publisher.user, folder)
+    version.refresh_from_db()
+    assert version.translation_group == move.translation_group
+    keys = purged(front_cache)
+    assert guide_keys(version) <= keys
+    assert {surrogate.guide_key(pension.pk), surrogate.guide_key(move.pk)} <= keys

@@ -67,6 +67,7 @@ from articles.models import (
     Section,
     primary,
 )
+from articles.signals import updating_guides
 
 # More guide files than this in one import is a mistake; split the import.
 MAX_GUIDE_FILES = 5_000
@@ -748,10 +749,19 @@ class Importer:
         # Guides that change group or language step aside first (each into a group of
         # its own), so that no save meets a place another guide is about to leave.
         final = {}
-        for planned in self.guides:
-            article = planned.article
-            final[planned.article.slug] = article.translation_group
-            if planned.is_new or planned.placed != (article.translation_group, article.language):
+        moving = [
+            planned
+            for planned in self.guides
+            if planned.is_new
+            or planned.placed != (planned.article.translation_group, planned.article.language)
+        ]
+        # updated, not saved: with the effects of a save on public pages (its group's
+        # other versions lose their link to it), as only the group changes.
+        with updating_guides(p.article.pk for p in moving if not p.is_new):
+            for planned in self.guides:
+                final[planned.article.slug] = planned.article.translation_group
+            for planned in moving:
+                article = planned.article
                 article.translation_group = uuid.uuid4()
                 if not planned.is_new:
                     Article.objects.filter(pk=article.pk).update(
@@ -781,18 +791,25 @@ class Importer:
             moved = planned.placed and planned.placed[0] != article.translation_group
             if moved and article.draft_of_id is None:
                 # Its draft revisions (those this import leaves alone) go with it.
-                Article.objects.filter(draft_of=article).exclude(slug__in=list(final)).update(
-                    translation_group=article.translation_group
-                )
+                revisions = Article.objects.filter(draft_of=article).exclude(slug__in=list(final))
+                revision_ids = list(revisions.values_list("pk", flat=True))
+                with updating_guides(revision_ids):
+                    Article.objects.filter(pk__in=revision_ids).update(
+                        translation_group=article.translation_group
+                    )
         # Last, so the saves above (which move "last updated") leave the files' dates.
-        for planned in self.guides:
-            dates = {
+        dated = {
+            planned.article.pk: {
                 name: _moment(planned.guide.meta[name])
                 for name in ["created_at", "updated_at"]
                 if planned.guide.meta.get(name)
             }
-            if dates:
-                Article.objects.filter(pk=planned.article.pk).update(**dates)
+            for planned in self.guides
+        }
+        dated = {pk: dates for pk, dates in dated.items() if dates}
+        with updating_guides(dated):
+            for pk, dates in dated.items():
+                Article.objects.filter(pk=pk).update(**dates)
 
     def _set_change_times(self, now) -> None:
         """major_change_at and source_change_followed of each guide (see the module
