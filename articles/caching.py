@@ -17,8 +17,9 @@ commit is never kept (it was stored under the old generation).
 
 Rendered pages (public_page marks them, PageCacheMiddleware stores and serves them):
 anonymous GET and HEAD requests are served from the page cache, keyed by content
-version, language and address, so a new version never serves an old page. Never stored: requests with a session cookie (staff may be
-signed in: the cookie is checked without loading the session or the user), other
+version, language and address, so a new version never serves an old page. Never
+stored: requests with a session cookie (staff may be signed in: the cookie is
+checked without loading the session or the user), other
 methods, any status but 200, responses that set cookies or say private/no-store,
 and addresses with query parameters other than a page number (a crawl of made-up
 query strings must not fill the cache).
@@ -35,6 +36,7 @@ Surrogate keys (articles.surrogate) noted while the view runs go out in `xkey`.
 
 import functools
 import hashlib
+import re
 import uuid
 from datetime import datetime
 from functools import wraps
@@ -83,8 +85,14 @@ CONTENT_VERSION_MAX_AGE = 24 * 60 * 60
 SERVED_PAGE_TIMEOUT = 60 * 60
 PAGE_CACHE_TIMEOUT = 60 * 60
 CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
-# Query parameters a stored page may have (a list's page number; the sitemaps' p).
-STORED_QUERY_PARAMETERS = {"page", "p"}
+# Query parameters a stored page may have, each with the form of its value: a list's
+# page number, the sitemaps' p, a law page's provision (a made-up one answers 404,
+# which is never stored).
+STORED_QUERY_PARAMETERS = {
+    "page": re.compile(r"[0-9]{1,6}"),
+    "p": re.compile(r"[0-9]{1,6}"),
+    "provision": re.compile(r"[-\w]{1,100}"),
+}
 
 
 # The content version
@@ -213,7 +221,9 @@ def _page_key(request) -> str:
 
 def _may_store_address(request) -> bool:
     return all(
-        name in STORED_QUERY_PARAMETERS and len(values) == 1 and values[0].isdigit()
+        name in STORED_QUERY_PARAMETERS
+        and len(values) == 1
+        and STORED_QUERY_PARAMETERS[name].fullmatch(values[0])
         for name, values in request.GET.lists()
     )
 

@@ -36,7 +36,7 @@ failed). Keys queued while a purge is under way go out together in the next one.
 With no FRONT_CACHES nothing happens: no query, no thread, no request.
 
 Every purge is sent twice: at once, and again settings.FRONT_CACHE_REPURGE_DELAY
-seconds (REPURGE_DELAY by default) after it went out. A front cache fetch that
+seconds (10 by default) after it went out. A front cache fetch that
 started before the commit renders the old page; if it ends after the first purge,
 the front cache stores that old page (for a day, s-maxage). The second purge drops
 it, as long as no render takes longer than the delay (the slowest uncached page,
@@ -81,9 +81,6 @@ BACKOFF = 0.25  # seconds before the second try, doubled before each next one
 # Keys per request: the xkey-purge header stays far below Varnish's header limit
 # (http_req_hdr_len, 8 KB by default) however many guides one transaction changes.
 MAX_KEYS_PER_REQUEST = 500
-# Seconds after a purge before it is sent again (settings.FRONT_CACHE_REPURGE_DELAY
-# overrides it; 0: no second purge): longer than any page takes to render.
-REPURGE_DELAY = 10
 # A repeat waits up to this share of the delay more for the keys due just after it.
 REPEAT_GATHER = 0.2
 PURGE_HEADER = "xkey-purge"
@@ -96,7 +93,8 @@ def enabled() -> bool:
 
 
 def repurge_delay() -> float:
-    return getattr(settings, "FRONT_CACHE_REPURGE_DELAY", REPURGE_DELAY)
+    """Seconds after a purge before it is sent again (0: never)."""
+    return settings.FRONT_CACHE_REPURGE_DELAY
 
 
 # Keys of guides

@@ -88,6 +88,8 @@ REDIS_URL=$CLUSTER_REDIS_URL
 CACHE_KEY_PREFIX=$prefix
 SECRET_KEY=$secret
 FRONT_CACHES=http://$HOST:$VARNISH_PORT
+# Pages render in milliseconds here: the second purge of each change can follow soon.
+FRONT_CACHE_REPURGE_DELAY=2
 TRUSTED_PROXY_COUNT=1
 SITE_URL=http://$HOST:$VARNISH_PORT
 ALLOWED_HOSTS=$HOST,localhost

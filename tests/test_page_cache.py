@@ -288,6 +288,13 @@ def test_addresses_with_made_up_query_strings_are_not_stored(client, guide):
     assert rendered(client.get("/en/cards/?utm_source=newsletter"))
     client.get("/en/cards/?page=1")
     assert not rendered(client.get("/en/cards/?page=1"))
+    law = guide.provisions.get().law
+    listing = f"{law.get_absolute_url()}?provision={guide.provisions.get().anchor}"
+    assert client.get(listing).status_code == HTTPStatus.OK
+    assert not rendered(client.get(listing))
+    made_up = f"{law.get_absolute_url()}?provision=no-such-provision"
+    assert client.get(made_up).status_code == HTTPStatus.NOT_FOUND
+    assert client.get(made_up).status_code == HTTPStatus.NOT_FOUND
 
 
 class Calls:
@@ -373,7 +380,7 @@ def test_pages_name_what_they_show_in_xkey(client, guide):
         },
         "/en/tags/card/": {surrogate.tag_key(tag.pk), surrogate.guide_key(guide.pk)},
         "/en/laws/": {surrogate.LAW_LIST_KEY, surrogate.law_key(law.pk)},
-        law.get_absolute_url(): {surrogate.law_key(law.pk), surrogate.guide_key(guide.pk)},
+        law.get_absolute_url(): {surrogate.law_key(law.pk)},
         "/en/feeds/latest.rss": {surrogate.listing_key("en"), surrogate.guide_key(guide.pk)},
         "/en/feeds/cards.atom": {surrogate.topic_key(topic.pk), surrogate.guide_key(guide.pk)},
         "/sitemap-guides.xml": {surrogate.listing_key(code) for code, _name in settings.LANGUAGES},

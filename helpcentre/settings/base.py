@@ -147,6 +147,10 @@ PAGE_CACHE = env_bool("PAGE_CACHE", True)
 # Front caches (Varnish with xkey, deploy/varnish/) that the app purges by surrogate
 # key after content changes: base URLs such as http://127.0.0.1:6081. Empty: none.
 FRONT_CACHES = env_list("FRONT_CACHES")
+# Seconds after which each purge is sent again (articles.purge): longer than the
+# slowest page takes to render, so a fetch in flight during the first purge cannot
+# keep an old page. 0: one purge only.
+FRONT_CACHE_REPURGE_DELAY = env_int("FRONT_CACHE_REPURGE_DELAY", 10)
 # bench/http.sh only: serves /bench/hello/, the framework's ceiling to compare against.
 BENCH_HELLO = env_bool("BENCH_HELLO", False)
 
