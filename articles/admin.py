@@ -13,6 +13,7 @@ from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -25,12 +26,15 @@ from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 from translated_fields.admin import TranslatedFieldAdmin
 
+from insights.admin_links import check_links_of_guides, may_check_links
+
 from . import translation, versioning, workflow
 from .caching import private
 from .markdown import render_markdown
 from .models import (
     Article,
     Category,
+    ChangeNote,
     Citation,
     Law,
     LegalProvision,
@@ -38,6 +42,7 @@ from .models import (
     PromotedResult,
     RelatedLink,
     Section,
+    due_for_review_q,
     primary,
 )
 from .seo import bcp47
@@ -180,6 +185,58 @@ class RelatedLinkInline(admin.TabularInline):
     verbose_name_plural = _("related guides (shown first, then guides sharing tags)")
 
 
+class ChangeNoteFormSet(BaseInlineFormSet):
+    """A change form posted without this inline (a script, a form opened before the
+    guide first went public) keeps the notes as they are, as a form posted without
+    the language keeps the guide's: no rows, so nothing is changed or deleted."""
+
+    def __init__(self, data=None, *args, **kwargs):
+        prefix = kwargs.get("prefix") or self.get_default_prefix()
+        if data is not None and f"{prefix}-TOTAL_FORMS" not in data:
+            data = data.copy()
+            data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"
+        super().__init__(data, *args, **kwargs)
+
+
+class ChangeNoteInline(admin.TabularInline):
+    """The notes citizens see under "See all updates", newest first: editors fix a
+    note's wording or delete a wrong one. Changed on the guide's own terms
+    (workflow.check_edit): read-only for an Editor on a public guide. None is added
+    here: a note is written with its edit (the form's "Public change note")."""
+
+    model = ChangeNote
+    formset = ChangeNoteFormSet
+    extra = 0
+    fields = ["made_at", "note"]
+    readonly_fields = ["made_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and _may_change(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and _may_change(request.user, obj)
+
+
+def _may_change(user, article: Article | None) -> bool:
+    """Whether `user` may change `article` as it is (the change form's rule)."""
+    if article is None:
+        return True
+    try:
+        workflow.check_edit(user, article, article.status)
+    except PermissionDenied:
+        return False
+    return True
+
+
+NOTE_REQUIRED = _(
+    "Write a short note for citizens about what changed, or untick Major change for a "
+    "minor edit such as a typo."
+)
+
+
 def translation_checkboxes(article: Article | None) -> list[str]:
     """The translation questions the change form of `article` asks (form fields and
     fieldsets agree through this): whether the edit is a major change, on a version
@@ -197,7 +254,8 @@ def translation_checkboxes(article: Article | None) -> list[str]:
 
 class ArticleAdminForm(forms.ModelForm):
     """Checks the role rules, refuses a save started from an outdated version, and
-    asks what the edit means for the guide's translations."""
+    asks what the edit means for the guide's translations and, on a public guide,
+    for citizens (its public change note)."""
 
     # When the editor opened the form: the guide's last-updated time, which every
     # save moves (inlines included, articles.signals).
@@ -212,6 +270,19 @@ class ArticleAdminForm(forms.ModelForm):
             "Untick for a minor change that translations need not follow: a typo, a "
             "link, wording that keeps the meaning. A major change marks every "
             "translation of this guide outdated."
+        ),
+    )
+    # Asked only on a public guide or a draft revision of one (workflow.takes_change_note).
+    change_note = forms.CharField(
+        label=_("Public change note"),
+        required=False,
+        max_length=ChangeNote.MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text=_(
+            "For a change citizens should know about: one short sentence in plain words, "
+            "for example “New fees from 1 July”. It is shown on the guide under “See all "
+            "updates”, moves its “Last updated” date and goes to its updates feed. Leave "
+            "it empty for a minor edit such as a typo."
         ),
     )
     translation_matches = forms.BooleanField(
@@ -235,6 +306,15 @@ class ArticleAdminForm(forms.ModelForm):
         for name in ["major_change", "translation_matches"]:
             if name not in asked:
                 del self.fields[name]
+        if not workflow.takes_change_note(self.instance):
+            del self.fields["change_note"]
+        elif self.instance.draft_of_id is not None:
+            # A revision keeps its note until it goes live: show it, to keep or reword.
+            waiting = self.instance.change_notes.first()
+            self.fields["change_note"].initial = waiting.note if waiting else ""
+            self.fields["change_note"].help_text += " " + gettext(
+                "It goes live with this revision, dated then."
+            )
         if "translation_matches" in self.fields:
             source = translation.source_of(self.instance)
             if source is not None and source.major_change_at is not None:
@@ -267,6 +347,17 @@ class ArticleAdminForm(forms.ModelForm):
             problem = translation.language_change_problem(original, cleaned["language"])
             if problem:
                 self.add_error("language", problem)
+        if "change_note" in self.fields:
+            # One line, whatever was typed: it is shown as a single dated entry.
+            note = " ".join((cleaned.get("change_note") or "").split())
+            cleaned["change_note"] = note
+            if "major_change" in self.fields:
+                # A note says citizens must know: translations must follow too. A major
+                # change without one would leave citizens unaware.
+                if note:
+                    cleaned["major_change"] = True
+                elif cleaned.get("major_change"):
+                    self.add_error("change_note", NOTE_REQUIRED)
         if original is not None:
             # Raises StaleEdit, a ValidationError listing what changed meanwhile.
             workflow.check_not_stale(original, cleaned.get("edited_version"))
@@ -319,10 +410,16 @@ class ReviewDueFilter(admin.SimpleListFilter):
     parameter_name = "review"
 
     def lookups(self, request, model_admin):
-        return [("overdue", _("Overdue")), ("soon", _("Due within 30 days"))]
+        return [
+            ("overdue", _("Overdue")),
+            ("soon", _("Due within 30 days")),
+            ("due", _("Due now or flagged by a law change (published)")),
+        ]
 
     def queryset(self, request, queryset):
         today = timezone.localdate()
+        if self.value() == "due":  # the admin index's reminders and the e-mails
+            return queryset.filter(due_for_review_q(today))
         if self.value() == "overdue":
             return queryset.filter(review_by__lt=today)
         if self.value() == "soon":
@@ -423,6 +520,7 @@ class ArticleAdmin(VersionedAdmin):
         "feedback_summary",
         "translated_from",
         "language_versions",
+        "reviewed_at",
     ]
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "summary", "tags", "edited_version"]}),
@@ -442,7 +540,7 @@ class ArticleAdmin(VersionedAdmin):
                 ]
             },
         ),
-        (_("Keeping it true"), {"fields": ["owner", "review_by", "needs_review"]}),
+        (_("Keeping it true"), {"fields": ["owner", "review_by", "reviewed_at", "needs_review"]}),
         (_("Previous and next"), {"fields": ["previous_article", "next_article"]}),
         (_("Citizens' feedback"), {"fields": ["feedback_summary"]}),
     ]
@@ -454,9 +552,11 @@ class ArticleAdmin(VersionedAdmin):
         "archive_selected",
         "set_category",
         "add_tag",
+        "mark_reviewed",
         "confirm_reviewed",
         "prepare_draft_revisions",
         "start_translations",
+        check_links_of_guides,
     ]
 
     class Media:
@@ -478,7 +578,18 @@ class ArticleAdmin(VersionedAdmin):
             main = (main[0], {**main[1], "fields": [*fields[:2], "language", *fields[2:]]})
             return [main, *rest]
         fields = ["language", "translated_from", "language_versions", *translation_checkboxes(obj)]
-        return [main, (languages[0], {**languages[1], "fields": fields}), *rest]
+        fieldsets = [main, (languages[0], {**languages[1], "fields": fields})]
+        if workflow.takes_change_note(obj):  # the form asks it on the same condition
+            fieldsets.append((_("Update for citizens"), {"fields": ["change_note"]}))
+        return [*fieldsets, *rest]
+
+    def get_inlines(self, request, obj):
+        inlines = list(super().get_inlines(request, obj))
+        # Notes exist on guides that were public; a draft revision's waiting note is
+        # its form's "Public change note".
+        if obj is not None and obj.draft_of_id is None and obj.published_at is not None:
+            inlines.append(ChangeNoteInline)
+        return inlines
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -520,6 +631,8 @@ class ArticleAdmin(VersionedAdmin):
             matches_source=form.cleaned_data.get("translation_matches", False),
         )
         super().save_model(request, obj, form, change)
+        if "change_note" in form.fields:
+            workflow.record_change_note(obj, form.cleaned_data.get("change_note", ""))
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
@@ -605,6 +718,9 @@ class ArticleAdmin(VersionedAdmin):
 
     def has_publish_permission(self, request):
         return workflow.can_publish(request.user)
+
+    def has_check_links_permission(self, request):
+        return may_check_links(request.user)
 
     @admin.display(boolean=True, description=_("scheduled"))
     def scheduled(self, article):
@@ -701,15 +817,27 @@ class ArticleAdmin(VersionedAdmin):
 
         self._each(request, queryset, _("Tagged “%(tag)s”") % {"tag": tag}, tag_article)
 
+    @admin.action(description=_("Mark as reviewed (today)"), permissions=["change"])
+    def mark_reviewed(self, request, queryset):
+        """Editors too: a review attests a guide, it changes none of its content
+        (workflow.mark_reviewed; a guide flagged by a law change needs a Publisher)."""
+        self._each(
+            request,
+            queryset,
+            _("Marked as reviewed"),
+            lambda a: workflow.mark_reviewed(a, request.user),
+        )
+
     @admin.action(
         description=_("Confirm reviewed (clears “needs review”)"), permissions=["publish"]
     )
     def confirm_reviewed(self, request, queryset):
-        def confirm(article):
-            article.needs_review = False
-            article.save()
-
-        self._each(request, queryset, _("Confirmed as reviewed"), confirm)
+        self._each(
+            request,
+            queryset,
+            _("Confirmed as reviewed"),
+            lambda a: workflow.mark_reviewed(a, request.user, law_change_confirmed=True),
+        )
 
     @admin.action(description=_("Prepare a draft revision"), permissions=["add"])
     def prepare_draft_revisions(self, request, queryset):

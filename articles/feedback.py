@@ -33,6 +33,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from insights.helpfulness import count_day_vote
+
 from .clientip import client_key
 from .models import FeedbackComment, FeedbackVote, GuideFeedback
 
@@ -172,11 +174,13 @@ def cast_vote(request, article, helpful: bool) -> Verdict:
 
 
 def record_vote(article, helpful: bool) -> None:
-    """Counted in the database with F() + 1, so concurrent votes are never lost."""
+    """Counted in the database with F() + 1, so concurrent votes are never lost: in
+    the guide's totals and, for trends, in its row for the day (insights.FeedbackDay)."""
     field = "helpful" if helpful else "not_helpful"
     with transaction.atomic():
         GuideFeedback.objects.get_or_create(article=article)
         GuideFeedback.objects.filter(article=article).update(**{field: F(field) + 1})
+        count_day_vote(article, helpful)
 
 
 def submit_comment(request, article, text: str) -> Verdict:

@@ -94,6 +94,13 @@ def published_q(prefix: str = "") -> Q:
     return published_or_scheduled_q(prefix) & Q(**{f"{prefix}published_at__lte": timezone.now()})
 
 
+def due_for_review_q(today=None) -> Q:
+    """Published guides (live or scheduled; not draft revisions) whose review date has
+    come, today included, or that a change in a cited law flagged (needs_review)."""
+    today = today or timezone.localdate()
+    return published_or_scheduled_q() & (Q(review_by__lte=today) | Q(needs_review=True))
+
+
 class CategoryQuerySet(models.QuerySet):
     def with_guide_counts(self):
         """Each category with `guide_count`, its published guides, in display order
@@ -179,8 +186,27 @@ class ArticleQuerySet(models.QuerySet):
         """The guide row the page starts from, with its category: cheap, because the
         page's other parts usually come from the cache (articles.views.render_guide
         reads them with part_lookups(), get_neighbours() and get_related() on a miss,
-        in a fixed number of queries)."""
-        return self.select_related("category")
+        in a fixed number of queries).
+
+        With `last_change_noted_at`, the time of its latest change note (None: it has
+        none), read in the same query through the change_note_recent_idx index, so a
+        guide without notes costs no query for them (Article.get_change_notes)."""
+        latest_note = ChangeNote.objects.filter(article=models.OuterRef("pk")).order_by("-made_at")
+        return self.select_related("category").annotate(
+            last_change_noted_at=models.Subquery(latest_note.values("made_at")[:1])
+        )
+
+    def due_for_review(self, today=None):
+        """Guides due for review (due_for_review_q): the admin index's reminders and
+        `manage.py send_review_reminders`. Most urgent first: those a law change
+        flagged, then by review date."""
+        return self.filter(due_for_review_q(today)).order_by(
+            F("needs_review").desc(), F("review_by").asc(nulls_last=True), "title", "pk"
+        )
+
+
+# Article.get_change_notes: for_page() did not read the guide's latest change note.
+_NOT_READ = object()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -328,6 +354,14 @@ class Article(models.Model):
         default=False,
         help_text=_("Set when a cited law provision changed; cleared when a Publisher confirms."),
     )
+    # Set only by the "Mark as reviewed" and "Confirm reviewed" actions (workflow.mark_reviewed).
+    reviewed_at = models.DateField(
+        _("last reviewed"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When someone last checked that the guide is still true; shown to citizens."),
+    )
     last_edited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("last edited by"),
@@ -466,6 +500,13 @@ class Article(models.Model):
             and self.published_at is not None
             and self.published_at <= timezone.now()
         )
+
+    def get_change_notes(self) -> list:
+        """Its change notes, newest first (one query). None when for_page() found it
+        has none (its last_change_noted_at annotation)."""
+        if getattr(self, "last_change_noted_at", _NOT_READ) is None:
+            return []
+        return list(self.change_notes.all())
 
     def get_translations(self):
         """The other published language versions of this guide, in LANGUAGES order.
@@ -758,6 +799,41 @@ class RelatedLink(models.Model):
         # Publishing a revision replaces its guide: the link would point to itself.
         if Article.objects.filter(pk=self.from_article_id, draft_of=self.to_article_id).exists():
             raise ValidationError({"to_article": REVISION_LINKS_TO_ORIGINAL})
+
+
+class ChangeNote(models.Model):
+    """A change citizens can see: a short note an editor writes with a major edit of a
+    public guide, shown on its page ("See all updates") and in its updates feed.
+
+    Plain text, shown escaped. On a draft revision it waits (one at most) and moves
+    to the guide, dated then, when the revision goes live (articles.workflow). Not
+    part of the guide's history (django-reversion): a log of changes, which an old
+    version brought back does not rewrite."""
+
+    MAX_LENGTH = 250
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("guide"), on_delete=models.CASCADE, related_name="change_notes"
+    )
+    note = models.CharField(
+        _("what changed"),
+        max_length=MAX_LENGTH,
+        help_text=_("Plain words for citizens, for example “New fees from 1 July”."),
+    )
+    made_at = models.DateTimeField(_("date"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-made_at", "-pk"]
+        get_latest_by = "made_at"
+        verbose_name = _("change note")
+        verbose_name_plural = _("updates shown to citizens")
+        indexes = [
+            # Serves a guide's notes newest first, and its latest one (for_page).
+            models.Index(fields=["article", "-made_at"], name="change_note_recent_idx"),
+        ]
+
+    def __str__(self):
+        return self.note[:60]
 
 
 class SearchDocument(models.Model):

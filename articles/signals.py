@@ -23,6 +23,8 @@ Guide deleted                           its public address answers 410; its docu
 Section or citation saved or deleted    its guide touched and reindexed (not while the
                                         whole guide is being deleted)
 Related link saved or deleted           its guide touched
+Change note saved or deleted            its guide touched (the guide's own parts'
+                                        content clock and purge too)
 Guide's tags added, removed, cleared    content clock; guide touched and reindexed
 Topic's slug changed                    old topic and guide addresses → 301
 Tag saved                               a name that slugifies to nothing gets a slug
@@ -80,6 +82,7 @@ from .markdown import render_markdown
 from .models import (
     Article,
     Category,
+    ChangeNote,
     Citation,
     ContentRevision,
     Law,
@@ -92,7 +95,17 @@ from .search import indexing
 
 logger = logging.getLogger(__name__)
 
-CONTENT_MODELS = (Article, Category, Citation, Law, LegalProvision, RelatedLink, Section, Tag)
+CONTENT_MODELS = (
+    Article,
+    Category,
+    ChangeNote,
+    Citation,
+    Law,
+    LegalProvision,
+    RelatedLink,
+    Section,
+    Tag,
+)
 
 
 # Helpers
@@ -293,6 +306,14 @@ def reindex_parent_article(sender, instance, origin=None, raw=False, **kwargs):
 def touch_linking_article(sender, instance, origin=None, raw=False, **kwargs):
     if not raw and not _whole_guide_deleted(origin):
         touch([instance.from_article_id])
+
+
+@receiver(post_save, sender=ChangeNote)
+@receiver(post_delete, sender=ChangeNote)
+def touch_noted_article(sender, instance, origin=None, raw=False, **kwargs):
+    # Shown on the page and in its updates feed, not searched: no reindex.
+    if not raw and not _whole_guide_deleted(origin):
+        touch([instance.article_id])
 
 
 @receiver(m2m_changed, sender=TaggedItem)
@@ -518,11 +539,16 @@ remember_before(
 @receiver(post_delete, sender=Citation)
 @receiver(post_save, sender=RelatedLink)
 @receiver(post_delete, sender=RelatedLink)
+@receiver(post_save, sender=ChangeNote)
+@receiver(post_delete, sender=ChangeNote)
 def purge_guide_of_part(sender, instance, origin=None, **kwargs):
     if not purge.enabled() or _whole_guide_deleted(origin):
         return
     if sender is RelatedLink:
         purge.guide_changed(instance.from_article_id)
+        return
+    if sender is ChangeNote:  # its page and its updates feed carry its guide's key
+        purge.guide_changed(instance.article_id)
         return
     keys = set()
     if sender is Citation:  # the law it cited (the one it cites is read at commit)

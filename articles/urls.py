@@ -30,6 +30,13 @@ urlpatterns = [
     path("feeds/latest.atom", feeds.LatestGuidesAtomFeed(), name="feed-atom"),
     path("feeds/<slug:slug>.rss", feeds.CategoryFeed(), name="category-feed-rss"),
     path("feeds/<slug:slug>.atom", feeds.CategoryAtomFeed(), name="category-feed-atom"),
+    # A guide's updates (its change notes), beside its page's address under feeds/;
+    # the old address of a guide that moved leads to its new one (feeds.GuideUpdatesFeed).
+    path(
+        "feeds/<slug:category>/<guideslug:slug>/updates.atom",
+        feeds.GuideUpdatesFeed(),
+        name="guide-updates-feed",
+    ),
     path("feedback/<guideslug:slug>/", views.feedback, name="feedback"),
     path("feedback/<guideslug:slug>/comment/", views.feedback_comment, name="feedback-comment"),
     path("tags/<tagslug:slug>/", views.tag, name="tag"),

@@ -30,9 +30,12 @@ from django.views.generic import ListView
 from taggit.models import Tag, TaggedItem
 from translated_fields import to_attribute
 
+from insights.searches import record_search
+
 from . import feedback as feedback_rules
 from . import seo, surrogate
 from .caching import content_etag, private, private_page, public_page, release
+from .feeds import updates_feed_path
 from .models import (
     Article,
     ArticleQuerySet,
@@ -131,6 +134,7 @@ def _render_guide(request, article, preview):
             surrogate.note(*(surrogate.tag_key(tag.pk) for tag in tags))
             previous, following = article.get_neighbours()  # reads the translations too
             versions = [article, *article.get_translations()]
+            updates_feed = None if preview else updates_feed_path(article)
             context = {
                 "preview": preview,
                 "article": article,
@@ -140,13 +144,21 @@ def _render_guide(request, article, preview):
                 "previous": previous,
                 "next": following,
                 "related": article.get_related(),
+                # No query for a guide without notes (for_page() read that).
+                "change_notes": article.get_change_notes(),
+                "updates_feed": updates_feed,
             }
+            feeds = site_feeds()
+            if updates_feed:
+                feeds.append(
+                    ("application/atom+xml", _("Updates to this guide (Atom)"), updates_feed)
+                )
             parts = {
                 "body": render_to_string("includes/guide.html", context),
                 "structured_data": None
                 if preview
                 else seo.json_ld(seo.guide_data(article, sections, citations, tags)),
-                "feeds": site_feeds(),
+                "feeds": feeds,
                 "translations": {each.language: each.get_absolute_url() for each in versions},
                 "x_default": seo.default_version(versions).get_absolute_url(),
             }
@@ -595,6 +607,15 @@ def search(request):
         translations={
             code: translate_url(request.get_full_path(), code) for code, _name in settings.LANGUAGES
         },
+    )
+    # The editors' search report: one row for a first page, the address result links ping.
+    context["opened_url"] = record_search(
+        request,
+        query,
+        category=category,
+        tag=tag,
+        every_language=every_language,
+        result_count=context["total"],
     )
     return render(request, "articles/search.html", context)
 

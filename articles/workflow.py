@@ -6,11 +6,17 @@ Editors write drafts and submit them for review; Publishers (the
 articles.publish_article permission) also publish, schedule, unpublish and
 archive. A published guide is changed through a draft revision, so the public
 page changes only when a Publisher publishes it.
+
+Citizens see what changed: a major edit of a public guide carries a change note
+(record_change_note), a draft revision's goes live with it; and when the guide was
+last reviewed (mark_reviewed).
 """
 
 import logging
 import math
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_permission_codename
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from .middleware import is_database_busy
-from .models import Article, RelatedLink
+from .models import Article, ChangeNote, RelatedLink
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +50,9 @@ RETRY_AFTER_FAILURE = 30
 # Its last major change and the source change it follows come along, so the guide's
 # translations are outdated (or a translation up to date) exactly as the revision
 # says (articles.translation). Language and translation group never differ between
-# a revision and its guide: they stay the guide's.
+# a revision and its guide: they stay the guide's. So does its last review date
+# (reviewed_at): a review attests the live guide. The revision's change note moves
+# to the guide, dated when the revision goes live.
 REVISED_FIELDS = [
     "title",
     "summary",
@@ -256,6 +264,8 @@ def _replace_original(revision: Article, user) -> Article:
         revision.sections.update(article=original)
         revision.citations.update(article=original)
         revision.related_links.update(from_article=original)
+        # Its change note tells citizens what changed from now: dated when it goes live.
+        revision.change_notes.update(article=original, made_at=went_live_at(revision))
         original.tags.set(revision.tags.all())
         original.status = Article.Status.PUBLISHED
         original.needs_review = False
@@ -263,6 +273,15 @@ def _replace_original(revision: Article, user) -> Article:
         original.save()
         revision.delete()
     return original
+
+
+def went_live_at(revision: Article):
+    """When a revision being applied goes live: its publish time when it was scheduled
+    and that time has come (apply_due_revisions runs on the first request after it),
+    else now (published at once)."""
+    now = timezone.now()
+    scheduled = revision.status == Article.Status.PUBLISHED and revision.published_at
+    return revision.published_at if scheduled and revision.published_at <= now else now
 
 
 def _not_applied(revision_pk: int, error: Exception) -> str:
@@ -403,6 +422,76 @@ def set_status(article: Article, user, status: str) -> None:
         return
     article.status = status
     article.last_edited_by = user
+    article.save()
+
+
+def takes_change_note(article: Article | None) -> bool:
+    """Whether an edit of `article` may tell citizens what changed (the change form's
+    "Public change note"): a guide that is public, or a draft revision of one. A new
+    guide, or one never public, has nothing to update: its first publication is its
+    first entry."""
+    if article is None or article.pk is None:
+        return False
+    if article.draft_of_id is not None:
+        return article.draft_of.is_published()
+    return article.is_published()
+
+
+def record_change_note(article: Article, text: str) -> None:
+    """Record the edit just saved as a change citizens can see (`text`), or as a minor
+    one (empty `text`).
+
+    On a public guide a note is added, dated now. A draft revision keeps one note at
+    most, the latest wording, replaced by each save (removed by a save without one);
+    it moves to the guide when the revision goes live (_replace_original)."""
+    text = text.strip()
+    if article.draft_of_id is None:
+        if text:
+            ChangeNote.objects.create(article=article, note=text)
+        return
+    waiting = list(article.change_notes.all())
+    if not text:
+        for note in waiting:
+            note.delete()
+        return
+    first, *others = waiting or [ChangeNote(article=article)]
+    first.note, first.made_at = text, timezone.now()
+    first.save()
+    for note in others:
+        note.delete()
+
+
+def mark_reviewed(article: Article, user, *, law_change_confirmed: bool = False) -> None:
+    """Someone checked that `article` is still true: it shows "Last reviewed" today, and
+    a review date that has come (or none) moves REVIEW_INTERVAL_DAYS on; a later one
+    stays. Saved as any change (content clock, front-cache purge, history).
+
+    Editors may mark guides they did not write, public ones included: it attests the
+    content, it changes none of it. A guide flagged by a change in a law it cites
+    (needs_review) is for a Publisher to confirm (law_change_confirmed), which also
+    clears the flag. A draft revision is not reviewed itself, its guide is: confirming
+    one only clears the flag it copied from its guide."""
+    if not user.has_perm(permission_name(Article, "change")):
+        raise PermissionDenied(_("You may not change guides."))
+    if law_change_confirmed:
+        if not can_publish(user):
+            raise PermissionDenied(_("Only a Publisher can confirm a guide after a law change."))
+        article.needs_review = False
+    if article.draft_of_id is not None:
+        if law_change_confirmed:
+            article.save()
+            return
+        raise ValidationError(
+            _("A draft revision is not reviewed itself: mark the published guide it revises.")
+        )
+    if article.needs_review:
+        raise ValidationError(
+            _("A law it cites changed: a Publisher must check it and use “Confirm reviewed”.")
+        )
+    today = timezone.localdate()
+    article.reviewed_at = today
+    if article.review_by is None or article.review_by <= today:
+        article.review_by = today + timedelta(days=settings.REVIEW_INTERVAL_DAYS)
     article.save()
 
 

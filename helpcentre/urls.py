@@ -35,6 +35,7 @@ urlpatterns = [
     # "/" sends each visitor to their language's home page; the switcher sets the choice.
     path("", language_home, name="language-home"),
     path("language/<str:code>/", choose_language, name="choose-language"),
+    path("", include("insights.urls")),
 ]
 if settings.BENCH_HELLO:
     # The framework's ceiling for bench/http.sh: a view that only says hello.

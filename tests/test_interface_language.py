@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import translation
 
 from articles.middleware import busy_response, server_error
-from articles.models import Article
+from articles.models import Article, ChangeNote
 from tests.factories import cite, make_article, make_category, make_law, make_provision
 from tests.helpers import assert_good_page
 
@@ -65,6 +65,8 @@ def guides(db):
     )
     moment = datetime(2026, 11, 30, 20, 3, 1, tzinfo=UTC)
     Article.objects.filter(pk__in=[english.pk, chinese.pk]).update(updated_at=moment)
+    ChangeNote.objects.create(article=english, note="Office moved", made_at=moment)
+    ChangeNote.objects.create(article=chinese, note="办公室已搬迁", made_at=moment)
     return english, chinese
 
 

@@ -62,7 +62,7 @@ def test_article_page_shows_every_part(client, guide):
     assert "section--procedure" in html
     assert "Article 23" in html and "Employees should participate." in html
     assert '<a href="/en/tags/card/">card</a>' in html
-    assert "Last updated" in html
+    assert "Published <time" in html and "<summary>See all updates</summary>" in html
 
 
 def test_wrong_category_in_the_address_redirects_permanently(client, guide):

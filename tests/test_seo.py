@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.html import escape
 
-from articles.models import Article
+from articles.models import ChangeNote
 from articles.seo import ARTICLE_IMAGES, SHARE_IMAGE, SITE_LOGO
 from tests.factories import make_article, make_category, make_draft, make_section
 from tests.helpers import SEED_URL, assert_good_page, sitemap_urls
@@ -224,7 +224,7 @@ class TestDates:
         settings.TIME_ZONE = "Asia/Shanghai"
         article = make_article(title="Late evening guide")
         moment = datetime(2026, 11, 30, 20, 3, 1, 258600, tzinfo=UTC)
-        Article.objects.filter(pk=article.pk).update(updated_at=moment)
+        ChangeNote.objects.create(article=article, note="Office moved", made_at=moment)
         html = client.get(article.get_absolute_url()).content.decode()
         assert '<time datetime="2026-11-30T20:03:01Z">1 December 2026</time>' in html
 

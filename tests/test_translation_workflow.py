@@ -263,7 +263,13 @@ def test_major_and_minor_edits_and_marking_a_translation_up_to_date(publisher, p
     assert chinese.pk in listed(client, "?translation=current")
 
     # A major edit: the translation is outdated, and the filters find it.
-    response = save(client, english, summary="New rules from March.", major_change="on")
+    response = save(
+        client,
+        english,
+        summary="New rules from March.",
+        major_change="on",
+        change_note="New rules from March.",
+    )
     assert response.status_code == HTTPStatus.FOUND, errors(response)
     assert states(chinese) == {"en": LanguageState.SOURCE, ZH: LanguageState.OUTDATED}
     assert listed(client, "?translation=outdated") == {english.pk, chinese.pk}
@@ -321,7 +327,13 @@ def test_an_editor_revises_a_live_source_and_the_major_change_goes_live_with_it(
     revision = english.draft_revisions.get()
     assert (revision.language, revision.translation_group) == ("en", english.translation_group)
 
-    response = save(staff, revision, summary="New rules from March.", major_change="on")
+    response = save(
+        staff,
+        revision,
+        summary="New rules from March.",
+        major_change="on",
+        change_note="New rules from March.",
+    )
     assert response.status_code == HTTPStatus.FOUND, errors(response)
     # Not live yet: the translation still matches what citizens read.
     assert states(chinese)[ZH] == LanguageState.UP_TO_DATE
@@ -351,7 +363,13 @@ def test_a_scheduled_revision_of_a_translation_brings_it_up_to_date_when_due(
 ):
     english, chinese = published_pair
     publisher_user, client = publisher
-    save(client, english, summary="New rules from March.", major_change="on")
+    save(
+        client,
+        english,
+        summary="New rules from March.",
+        major_change="on",
+        change_note="New rules from March.",
+    )
     assert states(chinese)[ZH] == LanguageState.OUTDATED
 
     editor_user, staff = editor

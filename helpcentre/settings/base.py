@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "reversion",
     "reversion_compare",
     "articles",
+    "insights",
     "csp",
     # Last, as its documentation asks: it watches the login signals of the apps above.
     "axes",
@@ -193,6 +194,39 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # `manage.py purge_feedback` deletes citizens' comments older than this.
 FEEDBACK_COMMENT_RETENTION_DAYS = env_int("FEEDBACK_COMMENT_RETENTION_DAYS", 180)
+# `manage.py purge_search_records` deletes recorded searches older than this (insights).
+SEARCH_RECORD_RETENTION_DAYS = env_int("SEARCH_RECORD_RETENTION_DAYS", 90)
+
+# Reviews: "Mark as reviewed" moves a guide's review date this many days on
+# (articles.workflow.mark_reviewed); `manage.py send_review_reminders` e-mails the
+# owners of guides whose date has come.
+REVIEW_INTERVAL_DAYS = env_int("REVIEW_INTERVAL_DAYS", 365)
+if REVIEW_INTERVAL_DAYS < 1:
+    raise ImproperlyConfigured("REVIEW_INTERVAL_DAYS must be at least 1.")
+
+# E-mail (review reminders). By default messages are printed to standard output
+# (the console backend: nothing is sent, no server needed); EMAIL_BACKEND=smtp sends
+# them through EMAIL_HOST. A dotted path names any other Django e-mail backend.
+EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+}
+_email_backend = env_str("EMAIL_BACKEND", "console")
+EMAIL_BACKEND = EMAIL_BACKENDS.get(_email_backend, _email_backend)
+if "." not in EMAIL_BACKEND:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND must be console, smtp or a dotted path, not {_email_backend!r}"
+    )
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # implicit TLS (port 465)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)  # STARTTLS (port 587)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)  # seconds: a stuck server never hangs a cron run
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "help-centre@localhost")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -346,6 +380,19 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # django.contrib.sites (needed by redirects and sitemaps) is kept in step with
 # SITE_URL after every migrate (articles.apps).
 SITE_ID = 1
+
+# Link checks (insights/links.py: `manage.py check_links`, the guides' "Check links"
+# action). Links to SITE_URL's host are answered in-process; others are fetched.
+# False: other sites' links are saved as "not checked" (no network used).
+LINK_CHECK_EXTERNAL = env_bool("LINK_CHECK_EXTERNAL", True)
+LINK_CHECK_TIMEOUT = env_int("LINK_CHECK_TIMEOUT", 10)  # seconds per request
+LINK_CHECK_CONCURRENCY = env_int("LINK_CHECK_CONCURRENCY", 4)  # requests at once
+LINK_CHECK_DEADLINE = env_int("LINK_CHECK_DEADLINE", 600)  # seconds for a command run
+# The admin action checks while the editor waits: stay under gunicorn's 30 s timeout.
+LINK_CHECK_ACTION_DEADLINE = env_int("LINK_CHECK_ACTION_DEADLINE", 20)
+# Fetch links whose host resolves to a private, loopback or link-local address.
+# Off: an editor's link must not make the server probe our own network (SSRF).
+LINK_CHECK_ALLOW_PRIVATE = env_bool("LINK_CHECK_ALLOW_PRIVATE", False)
 
 LOGGING = {
     "version": 1,

@@ -151,6 +151,8 @@ def test_admin_pages_report_no_violation(demo_site, watch):
         page.keyboard.press("Escape")
         page.locator(".add-row a").first.click()  # a new inline row
         tab.collect()
+        # A public guide: a major change (ticked by default) needs a note for citizens.
+        page.get_by_label("Public change note:").fill("Steps checked again.")
         page.get_by_role("button", name="Save and continue editing").click()
         page.locator(".messagelist").wait_for()
         tab.collect()

@@ -60,6 +60,8 @@ def test_editor_to_publisher_with_preview_and_a_refused_stale_save(
     first_step.fill(first_step.input_value().replace("Open “Alipay”.", NEW_STEP))
     editor.locator(".markdown-preview").first.get_by_text(NEW_STEP).wait_for()
     editor.get_by_label("Status:").select_option("review")
+    # A revision of a public guide: a major change (ticked by default) needs a note.
+    editor.get_by_label("Public change note:").fill("The first step changed.")
     editor.get_by_role("button", name="Save and continue editing").click()
     editor.get_by_text("was changed successfully").wait_for()
 
