@@ -3,9 +3,13 @@
 The access log names the real client: behind TRUSTED_PROXY_COUNT reverse proxies
 of ours it is read from X-Forwarded-For exactly as Django reads it
 (articles.clientip); with no trusted proxy it is the connecting address and the
-header is ignored. Everything else stays as on the command line.
+header is ignored. What citizens searched for is left out: the query strings of
+search addresses (and the signed record of an opened result) never sit beside a
+client address, in the request line or in the Referer. Everything else stays as on
+the command line.
 """
 
+import re
 from types import SimpleNamespace
 
 from gunicorn.glogging import Logger
@@ -22,7 +26,26 @@ class ClientAddressLogger(Logger):
 
         atoms = super().atoms(resp, req, environ, request_time)
         atoms["h"] = client_ip(SimpleNamespace(META=environ)) or "-"
+        # Every atom, since a format may name any header or environ value.
+        atoms = {
+            name: without_searches(value) if isinstance(value, str) else value
+            for name, value in atoms.items()
+        }
+        query = environ.get("QUERY_STRING")
+        if query and SEARCH_ADDRESS.search(environ.get("PATH_INFO", "")):
+            atoms = {
+                name: "-" if isinstance(value, str) and query in value else value
+                for name, value in atoms.items()
+            }
         return atoms
+
+
+# /en/search/?q=…, /en/search/suggestions/?q=…, /search-opened/<record>/?position=…
+SEARCH_ADDRESS = re.compile(r"(/search(?:-opened)?/)[^\s\"]*")
+
+
+def without_searches(text: str) -> str:
+    return SEARCH_ADDRESS.sub(r"\1…", text)
 
 
 logger_class = ClientAddressLogger

@@ -380,21 +380,27 @@ def _may_serve_from_cache(request) -> bool:
     )
 
 
-def private(response, robots: str = "noindex"):
+def private(response, robots: str = "noindex", *, history: bool = False):
     """A response for one person or one moment (search, previews, feedback answers):
-    never stored by any cache, never indexed."""
-    add_never_cache_headers(response)
+    never stored by a shared cache, never indexed. Browsers store none either, except
+    with `history`: they may keep the page for Back and Forward (private, no-cache),
+    so going back to search results shows them again without asking the server (which
+    would count the search twice), while every new visit still asks."""
+    if history:
+        patch_cache_control(response, private=True, no_cache=True, max_age=0)
+    else:
+        add_never_cache_headers(response)
     response["X-Robots-Tag"] = robots
     return response
 
 
-def private_page(view=None, *, robots: str = "noindex"):
-    """Decorator form of private(): @private_page or @private_page(robots=...)."""
+def private_page(view=None, *, robots: str = "noindex", history: bool = False):
+    """Decorator form of private(): @private_page or @private_page(robots=..., ...)."""
 
     def decorate(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            return private(view(request, *args, **kwargs), robots)
+            return private(view(request, *args, **kwargs), robots, history=history)
 
         return wrapper
 

@@ -39,6 +39,10 @@ class LatestGuidesFeed(Feed):
     def link(self):
         return reverse("articles:home")
 
+    def author_name(self):
+        # Atom requires an author (RFC 4287): the site, which writes every guide.
+        return site_name()
+
     @method_decorator(public_page)
     def __call__(self, request, *args, **kwargs):
         return super().__call__(request, *args, **kwargs)
@@ -125,6 +129,10 @@ class GuideUpdatesFeed(Feed):
     its old address leads), its notes."""
 
     feed_type = Atom1Feed
+
+    def author_name(self):
+        # Atom requires an author (RFC 4287): the site, which writes every guide.
+        return site_name()
 
     @method_decorator(public_page)
     def __call__(self, request, *args, **kwargs):

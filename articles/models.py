@@ -471,6 +471,9 @@ class Article(models.Model):
 
     def clean(self):
         super().clean()
+        # As save() does, before the constraints are validated: no time means now.
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
         errors = {}
         if self.pk is not None:
             if self.previous_article_id == self.pk:

@@ -559,7 +559,7 @@ SEARCH_PAGE_SIZE = 10
 SLUG = re.compile(r"[-\w]{1,100}")
 
 
-@private_page
+@private_page(history=True)  # Back to results must not count the search again
 def search(request):
     """/search/?q=…&category=…&tag=…: ranked, highlighted results, template
     articles/search.html. Any input is read as plain words; bad filters are ignored

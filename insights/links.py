@@ -58,6 +58,7 @@ from articles.markdown import render_markdown
 from articles.models import Article, Law, Section
 
 from .models import LinkCheck
+from .searches import not_counted
 
 Status = LinkCheck.Status
 
@@ -253,8 +254,9 @@ class OwnSite:
             self._handler.load_middleware()
         parts = urlsplit(address)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        request = self._factory.get(
-            path, secure=parts.scheme == "https", headers={"host": self.host}
+        # A link to a search must not count as a citizen's search.
+        request = not_counted(
+            self._factory.get(path, secure=parts.scheme == "https", headers={"host": self.host})
         )
         response = self._handler.get_response(request)
         try:

@@ -80,7 +80,15 @@ def normalise(text: str) -> str:
 # Recording
 
 
+def not_counted(request):
+    """Mark a request the site makes of itself (the link checker) as no citizen's."""
+    request.not_a_citizen = True
+    return request
+
+
 def _is_counted(request, query: ParsedQuery) -> bool:
+    if getattr(request, "not_a_citizen", False):
+        return False
     if query.is_empty or request.method != "GET" or "page" in request.GET:
         return False
     purpose = request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")

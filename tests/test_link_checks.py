@@ -382,6 +382,16 @@ def test_internal_links_are_answered_by_our_own_site(server):
     assert server.requests == []  # no network for our own pages
 
 
+def test_a_link_to_a_search_is_no_citizens_search():
+    from insights.models import SearchRecord
+
+    make_article(title="Pension transfer")
+    guide = guide_with("/en/search/?q=pension+transfer")
+    check(guide)
+    assert results(guide)["/en/search/?q=pension+transfer"].status == Status.OK
+    assert not SearchRecord.objects.exists()
+
+
 def test_checking_leaves_the_language_alone():
     from django.utils import translation
 
@@ -435,7 +445,7 @@ def test_command_checks_published_guides_and_laws(server):
     assert set(results(public)) == {server.url("/ok"), "/en/nowhere/"}
     assert results(draft) == {}
     assert results(law)[server.url("/moved")].status == Status.REDIRECTED
-    assert "Checked 3 links (3 addresses) in 1 guides and 1 laws." in output
+    assert "Checked 3 links (3 addresses) in 1 guide and 1 law." in output
     assert "  Broken: 1" in output
     assert f"Guide {public.pk}: Public guide" in output
     assert "  broken 404  /en/nowhere/" in output
@@ -455,7 +465,7 @@ def test_command_checks_one_guide_or_law(server):
     run("--law", str(law.pk))
     assert results(law)[server.url("/missing")].status == Status.BROKEN
     assert results(other) == {}
-    with pytest.raises(CommandError, match="No such guide: 987654"):
+    with pytest.raises(CommandError, match="Nothing checked: no guide 987654."):
         run("--guide", "987654")
 
 

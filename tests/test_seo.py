@@ -311,6 +311,16 @@ class TestFeeds:
             assert "How to activate Alipay" in body and "Elsewhere" not in body
         assert client.get("/en/feeds/no-such-topic.rss").status_code == HTTPStatus.NOT_FOUND
 
+    def test_atom_feeds_name_an_author(self, client, demo):
+        """RFC 4287: an Atom feed without an author in every entry needs one itself."""
+        updates = client.get(SEED_URL).content.decode()
+        feed_path = re.search(r'href="([^"]+/updates\.atom)"', updates).group(1)
+        for path in ["/en/feeds/latest.atom", "/en/feeds/social-security-inquiry.atom", feed_path]:
+            root = ET.fromstring(client.get(path).content)
+            author = "{http://www.w3.org/2005/Atom}author/{http://www.w3.org/2005/Atom}name"
+            names = [name.text for name in root.findall(author)]
+            assert names == [django_settings.SITE_NAME], path
+
     def test_pages_link_their_feeds(self, client, demo):
         html = client.get("/en/social-security-inquiry/").content.decode()
         assert 'href="/en/feeds/social-security-inquiry.rss"' in html

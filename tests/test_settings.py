@@ -2,7 +2,10 @@
 name the real client."""
 
 import logging
+import os
 import runpy
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -101,7 +104,7 @@ def gunicorn_config(monkeypatch, **environment):
     return runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
 
 
-def access_log_client(config, **environ) -> str:
+def access_log_atoms(config, **environ) -> dict:
     from gunicorn.config import Config
 
     logger = config["logger_class"](Config())
@@ -112,7 +115,44 @@ def access_log_client(config, **environ) -> str:
         "SERVER_PROTOCOL": "HTTP/1.1",
         **environ,
     }
-    return logger.atoms(response, [], environ, timedelta(milliseconds=5))["h"]
+    return logger.atoms(response, [], environ, timedelta(milliseconds=5))
+
+
+def access_log_client(config, **environ) -> str:
+    return access_log_atoms(config, **environ)["h"]
+
+
+def test_the_access_log_keeps_no_search_beside_a_client_address(monkeypatch, settings):
+    config = gunicorn_config(monkeypatch)
+    settings.TRUSTED_PROXY_COUNT = 0
+    search = access_log_atoms(
+        config,
+        REMOTE_ADDR="198.51.100.7",
+        RAW_URI="/en/search/?q=card+13812345678",
+        PATH_INFO="/en/search/",
+        QUERY_STRING="q=card+13812345678",
+    )
+    opened = access_log_atoms(
+        config,
+        REQUEST_METHOD="POST",
+        RAW_URI="/search-opened/16:abc/?position=1&guide=3",
+        PATH_INFO="/search-opened/16:abc/",
+        QUERY_STRING="position=1&guide=3",
+        HTTP_REFERER="https://example.org/zh-hans/search/?q=%E7%A4%BE%E4%BF%9D",
+    )
+    guide = access_log_atoms(
+        config,
+        RAW_URI="/en/cards/guide/?utm=x",
+        PATH_INFO="/en/cards/guide/",
+        QUERY_STRING="utm=x",
+        HTTP_REFERER="https://example.org/en/search/?q=pension",
+    )
+    logged = " ".join(str(value) for atoms in (search, opened, guide) for value in atoms.values())
+    for secret in ["13812345678", "card+", "pension", "16:abc", "%E7%A4%BE", "position=1"]:
+        assert secret not in logged
+    assert search["r"] == "GET /en/search/… HTTP/1.1" and search["q"] == "-"
+    assert opened["f"] == "https://example.org/zh-hans/search/…"
+    assert guide["r"] == "GET /en/cards/guide/?utm=x HTTP/1.1"  # other addresses as they are
 
 
 def test_gunicorn_access_log_names_the_real_client(monkeypatch, settings):
@@ -126,3 +166,67 @@ def test_gunicorn_access_log_names_the_real_client(monkeypatch, settings):
     settings.TRUSTED_PROXY_COUNT = 0
     assert access_log_client(config, **through_proxy) == "10.0.0.2"
     assert config["forwarded_allow_ips"] == ""  # nobody's X-Forwarded-Proto is believed
+
+
+def base_settings_process(code: str, **environment) -> str:
+    """Run `code` in a new Python process with the production settings (no REDIS_URL),
+    as a gunicorn worker would; what it prints."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"REDIS_URL", "CACHE_DIR", "DATABASE_URL"}
+    }
+    env.update(DJANGO_SETTINGS_MODULE="helpcentre.settings.base", SECRET_KEY="x", **environment)
+    setup = "import django; django.setup(); from django.conf import settings; "
+    result = subprocess.run(  # noqa: S603 (this interpreter, code of the tests)
+        [sys.executable, "-c", setup + code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=settings_module_root(),
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def settings_module_root() -> str:
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def test_workers_without_redis_share_one_cache(tmp_path):
+    """Every gunicorn worker must see an editor's save: the content version lives in a
+    cache all processes of the node share (files), not in each worker's memory."""
+    environment = {"CACHE_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
+    base_settings_process(
+        "from articles.caching import forget_content_version, CONTENT_GENERATION_KEY; "
+        "from django.core.cache import cache; forget_content_version(); "
+        "print(cache.get(CONTENT_GENERATION_KEY))",
+        **environment,
+    )
+    first = base_settings_process(
+        "from articles.caching import CONTENT_GENERATION_KEY; "
+        "from django.core.cache import cache; print(cache.get(CONTENT_GENERATION_KEY))",
+        **environment,
+    )
+    assert first not in {"", "None"}
+    second = base_settings_process(
+        "from articles.caching import forget_content_version, CONTENT_GENERATION_KEY; "
+        "from django.core.cache import cache; forget_content_version(); "
+        "print(cache.get(CONTENT_GENERATION_KEY))",
+        **environment,
+    )
+    seen = base_settings_process(
+        "from articles.caching import CONTENT_GENERATION_KEY; "
+        "from django.core.cache import cache; print(cache.get(CONTENT_GENERATION_KEY))",
+        **environment,
+    )
+    assert seen == second != first
+
+
+def test_sites_on_other_databases_do_not_share_the_cache(tmp_path):
+    location = "print(settings.CACHES['default']['LOCATION'])"
+    one = base_settings_process(location, DATABASE_URL=f"sqlite:///{tmp_path}/one.db")
+    other = base_settings_process(location, DATABASE_URL=f"sqlite:///{tmp_path}/other.db")
+    assert one != other
+    assert Path(one).parent == Path(other).parent == Path(settings_module_root()) / ".cache"

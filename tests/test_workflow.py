@@ -100,6 +100,16 @@ class TestRoles:
         listed = client.get("/admin/articles/article/?scheduled=yes").content.decode()
         assert "Scheduled guide" in listed
 
+    def test_publishing_with_no_time_publishes_now(self, publisher):
+        """The field's help says "Empty: now": the form must not trip the model's
+        rule that a published guide has a time before save() could fill it in."""
+        _, client = publisher
+        draft = make_draft(title="Published at once")
+        response = save(client, draft, status="published")
+        assert response.status_code == HTTPStatus.FOUND, errors(response)
+        draft.refresh_from_db()
+        assert draft.is_published() and draft.published_at <= timezone.now()
+
     def test_bulk_actions_follow_the_roles_and_are_recorded(self, publisher):
         user, client = publisher
         guides = [make_draft(), make_draft()]

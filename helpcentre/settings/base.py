@@ -1,9 +1,10 @@
 """Settings for every environment, read from environment variables.
 
 Defaults are safe for production (DEBUG off, no wildcard hosts); the embedded
-defaults (SQLite file, local-memory cache) need no service to be running.
+defaults (SQLite file, a cache in files under .cache/) need no service to be running.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -113,9 +114,10 @@ TEMPLATES = [
     },
 ]
 
+_database_url = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        _database_url,
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -165,10 +167,19 @@ if REDIS_URL:
         }
     }
 else:
-    # Rendered pages live here too (articles.caching): room for a site's worth.
+    # Files in one folder, shared by every worker of this node: the content version
+    # (articles.caching) must be the same in all of them, or an editor's save would
+    # reach only the worker that made it. More than one node needs REDIS_URL.
+    # Rendered pages live here too: room for a site's worth.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            # One folder per database, so two sites on one machine (make run, a bench)
+            # never read each other's content version or pages.
+            "LOCATION": env_str(
+                "CACHE_DIR",
+                str(BASE_DIR / ".cache" / hashlib.sha256(_database_url.encode()).hexdigest()[:12]),
+            ),
             "OPTIONS": {"MAX_ENTRIES": 5000},
         }
     }

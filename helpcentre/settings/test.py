@@ -4,7 +4,10 @@ DATABASE_URL and REDIS_URL still come from the environment, so the same suite
 runs on SQLite + local memory and on PostgreSQL + Redis.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 
@@ -19,8 +22,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Each run gets its own key space on a shared Redis.
+# Each run gets its own key space on a shared Redis, or its own folder of files.
 CACHES["default"]["KEY_PREFIX"] = f"helpcentre-test-{os.getpid()}"
+if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+    CACHES["default"]["LOCATION"] = tempfile.mkdtemp(prefix="helpcentre-test-cache-")
+    atexit.register(shutil.rmtree, CACHES["default"]["LOCATION"], ignore_errors=True)
 if CACHES["limits"]["BACKEND"].endswith("RedisCache"):
     CACHES["limits"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"] + "-limits"
 

@@ -58,7 +58,18 @@
           form.parentNode.appendChild(comment);
           comment.querySelector("textarea").focus();
         }
-      }).catch(function () { form.submit(); });
+      }).catch(function () {
+        // Post the form as without the script, with the answer that was clicked
+        // (submit() sends no button's value of its own).
+        if (event.submitter) {
+          var answer = document.createElement("input");
+          answer.type = "hidden";
+          answer.name = event.submitter.name;
+          answer.value = event.submitter.value;
+          form.append(answer);
+        }
+        form.submit();
+      });
     });
   });
 })();

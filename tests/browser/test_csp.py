@@ -122,6 +122,29 @@ def test_feedback_reports_no_violation(demo_site, watch):
     assert tab.found == {} and other.found == {}
 
 
+def test_a_failed_vote_request_falls_back_to_the_form_with_its_answer(demo_site, desktop):
+    """When the script's request fails, the form is posted as without JavaScript, and
+    the answer clicked goes with it (form.submit() sends no button)."""
+    from articles.models import GuideFeedback
+
+    failed = []
+
+    def fail_script_request(route):
+        if route.request.resource_type in {"fetch", "xhr"}:
+            failed.append(route.request.url)
+            route.fulfill(status=502, body="<html>bad gateway</html>", content_type="text/html")
+        else:
+            route.continue_()
+
+    desktop.route("**/feedback/**", fail_script_request)
+    desktop.goto(demo_site + SEED_URL)
+    with desktop.expect_navigation():
+        desktop.locator("button[name=helpful][value=yes]").click()
+    desktop.get_by_role("heading", level=1, name=re.compile("Thank you")).wait_for()
+    assert failed, "the script's request was not made"
+    assert GuideFeedback.objects.get(article__slug=SEED_SLUG).helpful == 1
+
+
 def test_admin_pages_report_no_violation(demo_site, watch):
     from articles.models import Article
 

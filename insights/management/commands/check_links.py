@@ -63,9 +63,9 @@ class Command(BaseCommand):
             missing = sorted(set(options["guide"]) - set(articles.values_list("pk", flat=True)))
             missing_laws = sorted(set(options["law"]) - set(laws.values_list("pk", flat=True)))
             if missing or missing_laws:
-                nobody = ", ".join(map(str, missing)) or "-"
-                no_law = ", ".join(map(str, missing_laws)) or "-"
-                raise CommandError(f"No such guide: {nobody}; no such law: {no_law}.")
+                unknown = [f"no guide {pk}" for pk in missing]
+                unknown += [f"no law {pk}" for pk in missing_laws]
+                raise CommandError("Nothing checked: " + ", ".join(unknown) + ".")
         else:
             articles = links.guides_to_check(include_drafts=options["all"])
             laws = Law.objects.all()
@@ -82,8 +82,8 @@ class Command(BaseCommand):
 
     def _print(self, report: links.Report):
         self.stdout.write(
-            f"Checked {report.links} links ({report.addresses} addresses) in "
-            f"{report.guides} guides and {report.laws} laws."
+            f"Checked {counted(report.links, 'link')} ({counted(report.addresses, 'address')})"
+            f" in {counted(report.guides, 'guide')} and {counted(report.laws, 'law')}."
         )
         for status in Status:
             self.stdout.write(f"  {status.label}: {report.counts[status]}")
@@ -114,3 +114,9 @@ class Command(BaseCommand):
                 if row.message:
                     line += f"  ({row.message})"
                 self.stdout.write(line)
+
+
+def counted(number: int, noun: str) -> str:
+    """ "1 law", "2 laws", "2 addresses": the command speaks English, as Django's do."""
+    plural = noun + ("es" if noun.endswith("s") else "s")
+    return f"{number} {noun if number == 1 else plural}"
