@@ -28,7 +28,7 @@ from translated_fields.admin import TranslatedFieldAdmin
 
 from insights.admin_links import check_links_of_guides, may_check_links
 
-from . import translation, versioning, workflow
+from . import checks, translation, versioning, workflow
 from .caching import private
 from .markdown import render_markdown
 from .models import (
@@ -165,8 +165,48 @@ class CategoryAdmin(TranslatedFieldAdmin, VersionedAdmin):
         return category.guide_count
 
 
+class SectionFormSet(BaseInlineFormSet):
+    """Refuses to publish a guide whose sections, as posted, fail the checks before
+    publishing (articles.checks): run when the form sets the status to published
+    (a guide published or scheduled, a draft revision scheduled)."""
+
+    # The change form's other inline formsets (ArticleAdmin._create_formsets), for
+    # the citations as posted.
+    siblings: list = []
+
+    def clean(self):
+        super().clean()
+        article = self.instance
+        if article.status != Article.Status.PUBLISHED or any(self.errors):
+            return
+        if article.pk is not None:
+            before = Article.objects.filter(pk=article.pk).values_list("status", flat=True)
+            if before.first() == Article.Status.PUBLISHED:
+                return  # not being published now: saved as it is (the panel lists problems)
+        sections = sorted(
+            (
+                form.cleaned_data
+                for form in self.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE")
+            ),
+            key=lambda data: data.get("position") or 0,
+        )
+        citations = 0
+        for formset in self.siblings:
+            if formset.model is Citation and formset.is_valid():
+                citations += sum(
+                    1
+                    for form in formset.forms
+                    if form.cleaned_data.get("provision") and not form.cleaned_data.get("DELETE")
+                )
+        refusal = checks.publishing_refusal(checks.check_guide(article, sections, citations))
+        if refusal:
+            raise ValidationError(refusal)
+
+
 class SectionInline(admin.StackedInline):
     model = Section
+    formset = SectionFormSet
     extra = 0
     fields = ["position", "kind", "heading", "body"]
 
@@ -634,6 +674,18 @@ class ArticleAdmin(VersionedAdmin):
         if "change_note" in form.fields:
             workflow.record_change_note(obj, form.cleaned_data.get("change_note", ""))
 
+    def _create_formsets(self, request, obj, change):
+        formsets, inline_instances = super()._create_formsets(request, obj, change)
+        for formset in formsets:
+            formset.siblings = formsets  # SectionFormSet reads the posted citations
+        return formsets, inline_instances
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Advice that does not block (articles.checks), once the guide is saved.
+        for problem in checks.warnings(checks.check_guide(form.instance)):
+            self.message_user(request, str(problem), messages.WARNING)
+
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         # The Languages column of the whole page in one query.
@@ -646,6 +698,8 @@ class ArticleAdmin(VersionedAdmin):
                 {"code": code, "name": name, "lang": bcp47(code)}
                 for code, name in translation.missing_languages(obj)
             ]
+        if obj is not None and obj.pk is not None:
+            context["guide_problems"] = checks.check_guide(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _language_list(self, article, with_titles=False):

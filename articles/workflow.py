@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
+from . import checks
 from .middleware import is_database_busy
 from .models import Article, ChangeNote, RelatedLink
 
@@ -197,6 +198,10 @@ def publish(article: Article, user, when=None) -> Article:
     if article.draft_of_id is None or (due is not None and due > timezone.now()):
         # A guide goes live at its time; a revision due later waits for its time,
         # if it could replace its guide today.
+        if article.draft_of_id is None:
+            refusal = checks.publishing_refusal(checks.check_guide(article))
+            if refusal:
+                raise ValidationError(refusal)
         problem = revision_problem(article) if article.draft_of_id is not None else ""
         if problem:
             send_back_to_review(article.pk, problem)
@@ -223,6 +228,7 @@ def revision_problem(revision: Article) -> str:
     unpublished meanwhile stays as the Publisher left it. (A deleted guide takes its
     revisions with it.) It must be in that guide's language and translation group.
     And no link of the revision may point at that guide, which it is about to become.
+    Nor may it fail the checks before publishing (articles.checks: their errors).
     """
     original = revision.draft_of
     if original.status != Article.Status.PUBLISHED:
@@ -247,7 +253,8 @@ def revision_problem(revision: Article) -> str:
         )
     if RelatedLink.objects.filter(from_article=revision, to_article=original).exists():
         return _("Its related guides list the guide it revises: remove that one from the list.")
-    return ""
+    # The checks before publishing (articles.checks): their errors block it.
+    return checks.publishing_refusal(checks.check_guide(revision))
 
 
 def _replace_original(revision: Article, user) -> Article:

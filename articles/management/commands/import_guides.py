@@ -36,7 +36,7 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from translated_fields import TranslatedField
 
-from articles import workflow
+from articles import checks, workflow
 from articles.content_files import (
     CATEGORY_REQUIRED,
     CATEGORY_SCHEMA,
@@ -192,6 +192,9 @@ class Importer:
     def __init__(self, directory: Path, user):
         self.directory, self.user = directory, user
         self.problems: list[ContentError] = []
+        # Advice from the checks before publishing (articles.checks): printed, not refused.
+        self.warnings: list[ContentError] = []
+        self.published_slugs: set[str] = set()
         self.categories: list[Planned] = []
         self.laws: list[PlannedLaw] = []
         self.guides: list[PlannedGuide] = []
@@ -412,6 +415,12 @@ class Importer:
             field_name=get_user_model().USERNAME_FIELD,
         )
         may_edit_parts = self.user.has_perms(GUIDE_PART_PERMISSIONS)
+        self.published_slugs = {
+            guide.meta["slug"]
+            for guide in guides
+            if isinstance(guide.meta.get("slug"), str)
+            and guide.meta.get("status") == Article.Status.PUBLISHED
+        }
         self.category_by_slug = Category.objects.in_bulk(field_name="slug") | {
             planned.instance.slug: planned.instance for planned in self.categories
         }
@@ -498,7 +507,31 @@ class Importer:
                 exclude=["article"],
                 label=f"section “{section['heading']}”: ",
             )
+        if article.status == Article.Status.PUBLISHED:
+            self._check_before_publishing(guide, article)
         return PlannedGuide(guide, article, is_new, major=major, placed=placed)
+
+    def _check_before_publishing(self, guide: ParsedGuide, article) -> None:
+        """The checks the admin runs before publishing (articles.checks): errors
+        refuse the import, with the file and the section's line; warnings are
+        printed. The other guides this import publishes count as published."""
+        sections = [
+            {"kind": s["kind"], "heading": s["heading"], "body": s["body"]} for s in guide.sections
+        ]
+        found = checks.check_guide(
+            article,
+            sections,
+            citations=len(guide.meta.get("citations") or []),
+            published_slugs=self.published_slugs,
+        )
+        for problem in found:
+            if problem.section is not None:
+                section = guide.sections[problem.section]
+                where = Entry(guide.path, section["line"], section)
+                report = where.error(f"section “{problem.heading}”: {problem.message}")
+            else:
+                report = guide.error(problem.message)
+            (self.problems if problem.is_error else self.warnings).append(report)
 
     def _check_address_length(self, guide, article, category) -> None:
         if article.language not in language_codes():
@@ -904,6 +937,8 @@ class Command(BaseCommand):
             )
         importer = Importer(directory, user)
         problems = importer.check(guide_paths)
+        for warning in importer.warnings:
+            self.stdout.write(f"warning: {warning}")
         if problems:
             for problem in problems:
                 self.stderr.write(str(problem))
