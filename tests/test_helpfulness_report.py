@@ -271,6 +271,15 @@ def test_a_guides_page_escapes_its_title_in_the_chart_and_lists_comments(on_12_m
     assert f"comments.csv?days=30&amp;guide={guide.pk}" in html
 
 
+def test_a_guides_page_says_when_its_votes_are_too_few_to_judge(on_12_march, editor):
+    few, enough = make_article(), make_article()
+    days_votes(few, date(2025, 3, 12), yes=1, no=2)
+    days_votes(enough, date(2025, 3, 12), yes=4, no=4)
+    assert "Too few votes to judge." in editor.client.get(guide_page(few)).content.decode()
+    page = editor.client.get(guide_page(enough)).content.decode()
+    assert "8 votes in all:" in page and "Too few votes to judge." not in page
+
+
 def test_a_guides_comments_are_paginated(on_12_march, editor):
     guide = make_article()
     for n in range(30):
