@@ -5,11 +5,17 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import reversion
+from adminsortable2.admin import (
+    CustomInlineFormSetMixin,
+    SortableAdminBase,
+    SortableInlineAdminMixin,
+)
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F
@@ -19,6 +25,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from reversion.admin import VersionAdmin
@@ -165,7 +172,60 @@ class CategoryAdmin(TranslatedFieldAdmin, VersionedAdmin):
         return category.guide_count
 
 
-class SectionFormSet(BaseInlineFormSet):
+class NamedAutocompleteSelect(AutocompleteSelect):
+    """Select2's box is named by what is chosen in it: one with nothing chosen had no
+    name for screen readers. Its placeholder says which field is empty, and editor.js
+    names the box by the field (data-field-label)."""
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        attrs = super().build_attrs(base_attrs, extra_attrs)
+        field = capfirst(self.field.verbose_name)
+        attrs["data-field-label"] = field
+        attrs["data-placeholder"] = gettext("%(field)s: none chosen") % {"field": field}
+        return attrs
+
+
+class NamedAutocompleteMixin:
+    """Autocomplete fields with NamedAutocompleteSelect boxes."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = NamedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# The guide form's table inlines: every header cell named (templates/admin/articles/
+# edit_inline/tabular.html).
+TABULAR_TEMPLATE = "admin/articles/edit_inline/tabular.html"
+
+
+class OrderedFormSet(CustomInlineFormSetMixin, BaseInlineFormSet):
+    """A formset whose rows are put in order by dragging or by their Move up and Move
+    down buttons (django-admin-sortable2 with static/articles/admin/ordering.js, which
+    renumber the order field in the order shown); a row added goes last.
+
+    The order stays a number field rather than sortable2's hidden one: ordering.js
+    hides it, and with JavaScript off the editor can still type the order."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields[self.default_order_field].widget = forms.NumberInput(
+            attrs={"class": "_reorder_", "min": 0}
+        )
+        if "DELETE" in form.fields and form.instance.pk is not None:
+            # The tabular inlines show the box in a cell with no label of its own.
+            form.fields["DELETE"].widget.attrs["aria-label"] = gettext("Delete “%(item)s”") % {
+                "item": form.instance
+            }
+
+
+class OrderedInline(SortableInlineAdminMixin):
+    formset = OrderedFormSet
+
+
+class SectionFormSet(OrderedFormSet):
     """Refuses to publish a guide whose sections, as posted, fail the checks before
     publishing (articles.checks): run when the form sets the status to published
     (a guide published or scheduled, a draft revision scheduled)."""
@@ -204,25 +264,39 @@ class SectionFormSet(BaseInlineFormSet):
             raise ValidationError(refusal)
 
 
-class SectionInline(admin.StackedInline):
+class SectionInline(OrderedInline, admin.StackedInline):
     model = Section
     formset = SectionFormSet
     extra = 0
     fields = ["position", "kind", "heading", "body"]
 
 
-class CitationInline(admin.TabularInline):
+class CitationInline(NamedAutocompleteMixin, OrderedInline, admin.TabularInline):
     model = Citation
+    template = TABULAR_TEMPLATE
     extra = 0
     autocomplete_fields = ["provision"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("provision__law")
 
-class RelatedLinkInline(admin.TabularInline):
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "provision":
+            # The box shows the chosen provision as "label, law".
+            kwargs["queryset"] = LegalProvision.objects.select_related("law")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class RelatedLinkInline(NamedAutocompleteMixin, OrderedInline, admin.TabularInline):
     model = RelatedLink
+    template = TABULAR_TEMPLATE
     fk_name = "from_article"
     extra = 0
     autocomplete_fields = ["to_article"]
     verbose_name_plural = _("related guides (shown first, then guides sharing tags)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("to_article")
 
 
 class ChangeNoteFormSet(BaseInlineFormSet):
@@ -246,6 +320,7 @@ class ChangeNoteInline(admin.TabularInline):
 
     model = ChangeNote
     formset = ChangeNoteFormSet
+    template = TABULAR_TEMPLATE
     extra = 0
     fields = ["made_at", "note"]
     readonly_fields = ["made_at"]
@@ -515,7 +590,7 @@ class TranslationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Article)
-class ArticleAdmin(VersionedAdmin):
+class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
     form = ArticleAdminForm
     action_form = ArticleActionForm
     change_form_template = "admin/articles/article/change_form.html"

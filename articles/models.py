@@ -791,7 +791,8 @@ class RelatedLink(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.from_article_id} → {self.to_article_id}"
+        """The related guide's title. Reads self.to_article: select_related it when listing."""
+        return str(self.to_article)
 
     def clean(self):
         super().clean()

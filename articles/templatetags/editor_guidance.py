@@ -7,7 +7,9 @@ things with the lengths of articles.checks, which search results and share cards
   text, so it shows under the fields, and is read with them, with JavaScript off;
 - it renders a ``<script type="application/json" id="editor-guidance">`` holding the
   limits of every language and the translated texts that
-  static/articles/admin/editor.js shows as a live counter (no text is written in JS).
+  static/articles/admin/editor.js shows as a live counter, with the texts of the
+  ordering and collapsing controls (ordering.js) and of the live preview
+  (markdown_preview.js): no text is written in JS.
 
 The help text is set on the form instance's own copies of the fields, so nothing is
 shared with other requests.
@@ -106,6 +108,20 @@ def editor_guidance(adminform):
                 "Too short: write at least %(minimum)s characters, now %(count)s "
                 "(%(recommended)s recommended for search results)"
             ),
+        },
+        "preview": gettext("Preview"),
+        "ordering": {
+            "up": gettext("Move up"),
+            "down": gettext("Move down"),
+            "moved": gettext("“%(item)s” moved to position %(position)s of %(count)s."),
+            "hint": gettext(
+                "Drag one by its name, or use Move up and Move down, to change the order. "
+                "One you add goes last: save, then move it."
+            ),
+            "collapse": gettext("Collapse"),
+            "expand": gettext("Expand"),
+            "collapseAll": gettext("Collapse all sections"),
+            "expandAll": gettext("Expand all sections"),
         },
     }
     return json_script(data, "editor-guidance")

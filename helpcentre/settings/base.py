@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "taggit",
     "reversion",
     "reversion_compare",
+    # Drag-and-drop order of a guide's sections, citations and related guides.
+    "adminsortable2",
     "articles",
     "insights",
     "csp",

@@ -94,6 +94,21 @@
     }
   }
 
+  // Select2 (Django's autocomplete) names its box by the value chosen, so an empty
+  // one has no name: name each by its field (articles.admin.NamedAutocompleteSelect).
+  function nameAutocompletes(root) {
+    root.querySelectorAll("select[data-field-label]").forEach(function (select) {
+      var box = document.getElementById("select2-" + select.id + "-container");
+      if (box) { box.setAttribute("aria-label", select.dataset.fieldLabel); }
+    });
+  }
+
+  if (window.django && django.jQuery) {
+    // Queued after Django's autocomplete.js, which sets Select2 up when the page is ready.
+    django.jQuery(function () { nameAutocompletes(document); });
+    document.addEventListener("formset:added", function (event) { nameAutocompletes(event.target); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     autoGrow();
     var source = document.getElementById("editor-guidance");

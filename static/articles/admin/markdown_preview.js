@@ -1,8 +1,10 @@
 // Live Markdown preview under each section body in the guide admin.
 // The text is rendered on the server by the same sanitising renderer as the site.
+// The preview's name comes from the page (#editor-guidance), in the editor's language.
 (function () {
   "use strict";
   var endpoint = null;
+  var name = "";
 
   function csrfToken() {
     var input = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -16,7 +18,7 @@
     var timer = null;
     preview.className = "markdown-preview";
     preview.setAttribute("aria-live", "polite");
-    preview.setAttribute("aria-label", "Preview");
+    if (name) { preview.setAttribute("aria-label", name); }
     textarea.parentNode.appendChild(preview);
 
     function update() {
@@ -49,6 +51,8 @@
     var button = document.querySelector("button[formaction$='markdown-preview/']");
     if (!button) { return; }
     endpoint = button.getAttribute("formaction");
+    var guidance = document.getElementById("editor-guidance");
+    if (guidance) { name = JSON.parse(guidance.textContent).preview; }
     scan();
     document.addEventListener("formset:added", scan);
   });
