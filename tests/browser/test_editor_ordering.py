@@ -253,3 +253,22 @@ def test_a_blocking_check_stops_publishing_with_its_message(demo_site, browser, 
     page.locator(".messagelist .success").wait_for()
     draft.refresh_from_db()
     assert draft.status == Article.Status.PUBLISHED
+
+
+def test_the_order_chosen_survives_a_form_shown_again_with_errors(demo_site, browser):
+    page = publisher_form(browser, demo_site)
+    before = shown_headings(page)
+    page.locator(SECTIONS).first.locator(".order-move[data-move=down]").click()
+    chosen = [before[1], before[0], *before[2:]]
+    page.locator(f"{SECTIONS} input[name$='-heading']").last.fill("")  # an error
+    page.get_by_label("Public change note:").fill("The steps are in a clearer order.")
+    page.get_by_role("button", name="Save and continue editing").click()
+    page.locator(".errornote").first.wait_for()
+
+    shown = shown_headings(page)
+    assert shown == [*chosen[:-1], ""]
+    # Moving again starts from the order shown, not from the saved one.
+    page.locator(SECTIONS).nth(1).locator(".order-move[data-move=up]").click()
+    page.locator(f"{SECTIONS} input[name$='-heading']").last.fill(before[-1])
+    save(page)
+    assert saved_headings() == before

@@ -73,12 +73,42 @@
     });
   }
 
+  // Puts `row` before `next` (null: at the end), with the row of its errors in a table.
+  function place(row, parent, next) {
+    var errors = row.previousElementSibling;
+    parent.insertBefore(row, next);
+    if (errors && errors.classList.contains("row-form-errors")) { parent.insertBefore(errors, row); }
+  }
+
+  // A form shown again with errors lists the rows as saved, with the numbers the
+  // editor had chosen: show them in that order.
+  function showPostedOrder(group) {
+    var all = rows(group);
+    if (all.length < 2) { return; }
+    var number = function (row) {
+      var order = row.querySelector("input._reorder_");
+      return order ? Number(order.value) || 0 : 0;
+    };
+    var sorted = all.slice().sort(function (a, b) {
+      return number(a) - number(b) || all.indexOf(a) - all.indexOf(b);
+    });
+    if (sorted.every(function (row, index) { return row === all[index]; })) { return; }
+    var parent = all[0].parentNode;
+    var end = all[all.length - 1].nextSibling;
+    sorted.forEach(function (row) { place(row, parent, end); });
+  }
+
   function move(group, row, direction) {
     var all = rows(group);
     var index = all.indexOf(row);
     var other = all[direction === "up" ? index - 1 : index + 1];
     if (!other) { return; }
-    other.parentNode.insertBefore(row, direction === "up" ? other : other.nextSibling);
+    var next = direction === "up" ? other : other.nextSibling;
+    if (direction === "up" && other.previousElementSibling &&
+        other.previousElementSibling.classList.contains("row-form-errors")) {
+      next = other.previousElementSibling;  // above the row of the other's errors
+    }
+    place(row, other.parentNode, next);
     renumber(group);
     refresh(group);
     announce(group, row);
@@ -162,6 +192,7 @@
     var status = element("p", "visually-hidden order-status");
     status.setAttribute("role", "status");
     hint.insertAdjacentElement("afterend", status);
+    showPostedOrder(group);
     rows(group).forEach(function (row) { addMoveButtons(group, row); });
     refresh(group);
     // After a drag (SortableJS's "end" event): the same numbering and read-out.
