@@ -1,6 +1,7 @@
 """The editors' admin: guides with their parts, laws, best bets, and the editorial
 workflow (roles, review, scheduling, previews, history, no lost edits)."""
 
+import re
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -172,6 +173,28 @@ class CategoryAdmin(TranslatedFieldAdmin, VersionedAdmin):
         return category.guide_count
 
 
+# A posted section's body field and its order: ASCII digits of a sane length only.
+SECTION_BODY = re.compile(r"sections-(\d{1,6})-body", re.ASCII)
+ORDER_NUMBER = re.compile(r"\d{1,9}", re.ASCII)
+
+
+def posted_sections(data) -> list[dict[str, str]]:
+    """The sections of a posted change form as the editor left them: in the order of
+    their order fields (then as listed), without the ones ticked for deletion or the
+    blank template row, each as {"heading", "body"}."""
+    rows = []
+    for key in data:
+        found = SECTION_BODY.fullmatch(key)
+        prefix = key.removesuffix("-body")
+        if found is None or data.get(f"{prefix}-DELETE"):
+            continue
+        position = data.get(f"{prefix}-position", "")
+        order = int(position) if ORDER_NUMBER.fullmatch(position) else 0
+        heading = data.get(f"{prefix}-heading", "")
+        rows.append((order, int(found[1]), {"heading": heading, "body": data[key]}))
+    return [row for _order, _index, row in sorted(rows, key=lambda row: row[:2])]
+
+
 class NamedAutocompleteSelect(AutocompleteSelect):
     """Select2's box is named by what is chosen in it: one with nothing chosen had no
     name for screen readers. Its placeholder says which field is empty, and editor.js
@@ -211,9 +234,11 @@ class OrderedFormSet(CustomInlineFormSetMixin, BaseInlineFormSet):
 
     def add_fields(self, form, index):
         super().add_fields(form, index)
-        form.fields[self.default_order_field].widget = forms.NumberInput(
-            attrs={"class": "_reorder_", "min": 0}
-        )
+        order = form.fields[self.default_order_field]
+        order.widget = forms.NumberInput(attrs={"class": "_reorder_", "min": 0})
+        # sortable2 makes it optional, for its hidden field; a number cleared by hand
+        # is an error to show, not a row saved with no order.
+        order.required = True
         if "DELETE" in form.fields and form.instance.pk is not None:
             # The tabular inlines show the box in a cell with no label of its own.
             form.fields["DELETE"].widget.attrs["aria-label"] = gettext("Delete “%(item)s”") % {
@@ -825,7 +850,10 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
         feedback = getattr(article, "feedback", None)
         if feedback is None or not feedback.votes:
             return "–"
-        return f"{feedback.helpful_percent}% of {feedback.votes}"
+        return gettext("%(percent)s%% of %(votes)s") % {
+            "percent": feedback.helpful_percent,
+            "votes": feedback.votes,
+        }
 
     @admin.display(description=_("“Was this page helpful?”"))
     def feedback_summary(self, article):
@@ -834,10 +862,13 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
             return _("No votes yet.")
         comments = article.feedback_comments.all()[:10]
         return format_html(
-            "<p>{} yes, {} no ({}% helpful).</p><ul>{}</ul>",
-            feedback.helpful,
-            feedback.not_helpful,
-            feedback.helpful_percent,
+            "<p>{}</p><ul>{}</ul>",
+            gettext("%(yes)s yes, %(no)s no (%(percent)s%% helpful).")
+            % {
+                "yes": feedback.helpful,
+                "no": feedback.not_helpful,
+                "percent": feedback.helpful_percent,
+            },
             format_html_join(
                 "",
                 "<li>{} — {}</li>",
@@ -1039,17 +1070,10 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
             raise PermissionDenied
         if "body" in request.POST:
             return JsonResponse({"html": render_markdown(request.POST["body"][:100_000])})
-        sections = []
-        for key in sorted(
-            k for k in request.POST if k.startswith("sections-") and k.endswith("-body")
-        ):
-            prefix = key.removesuffix("-body")
-            sections.append(
-                {
-                    "heading": request.POST.get(f"{prefix}-heading", ""),
-                    "html": render_markdown(request.POST[key][:100_000]),
-                }
-            )
+        sections = [
+            {"heading": row.get("heading", ""), "html": render_markdown(row["body"][:100_000])}
+            for row in posted_sections(request.POST)
+        ]
         context = {
             **self.admin_site.each_context(request),
             "sections": sections,
@@ -1074,7 +1098,17 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
         url = request.build_absolute_uri(link.get_absolute_url())
         self.message_user(
             request,
-            format_html('Preview link, valid for {} days: <a href="{}">{}</a>', days, url, url),
+            format_html(
+                '{} <a href="{}">{}</a>',
+                ngettext(
+                    "Preview link, valid for %(days)s day:",
+                    "Preview link, valid for %(days)s days:",
+                    days,
+                )
+                % {"days": days},
+                url,
+                url,
+            ),
         )
         return redirect(reverse("admin:articles_article_change", args=[pk]))
 

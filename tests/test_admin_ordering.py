@@ -176,3 +176,42 @@ def test_a_citation_or_related_guide_costs_one_query_per_box():
         cite(guide, make_provision(), position=position)
         RelatedLink.objects.create(from_article=guide, to_article=make_article(), position=position)
     assert count_queries() == few + 4 * 2
+
+
+def test_an_order_cleared_by_hand_is_an_error_not_a_crash():
+    # With JavaScript off the order is a number field an editor can empty.
+    editor = make_staff_member("Editor")
+    guide = guide_with_sections(make=make_draft)
+    data = change_form(guide, **{"sections-1-position": ""})
+    response = editor.client.post(url(guide), data)
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert headings(guide) == ["First", "Second", "Third"]
+
+
+def test_the_markdown_preview_shows_the_sections_as_the_form_has_them():
+    editor = make_staff_member("Editor")
+    guide = guide_with_sections(make=make_draft)
+    data = reordered(guide, ["Third", "First", "Second"])
+    data |= {
+        "sections-0-DELETE": "on",  # "First", ticked for deletion
+        "sections-__prefix__-heading": "",  # the blank template row
+        "sections-__prefix__-body": "",
+        "sections-12-heading": "Twelfth",  # a row past the tenth sorts by number
+        "sections-12-body": "Text.",
+        "sections-12-position": "9",
+        "sections-x1-body": "Hostile.",
+        "sections-１-body": "Hostile.",  # a full-width digit
+    }
+    preview = reverse("admin:articles_article_markdown_preview")
+    response = editor.client.post(preview, data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    shown = [heading for heading in ["Third", "First", "Second", "Twelfth"] if heading in page]
+    assert sorted(shown, key=page.index) == ["Third", "Second", "Twelfth"]
+    assert "(no heading)" not in page and "Hostile." not in page
+
+    # Numbers too long to be orders or rows are no crash.
+    hostile = {"sections-" + "9" * 5000 + "-body": "Hostile.", "sections-2-position": "9" * 5000}
+    response = editor.client.post(preview, data | hostile)
+    assert response.status_code < 500

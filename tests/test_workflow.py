@@ -229,6 +229,15 @@ class TestPreview:
         link.save()
         assert client.get(url).status_code == HTTPStatus.GONE
 
+    def test_the_preview_link_message_is_in_the_editors_language(self, publisher):
+        _, staff = publisher
+        draft = make_draft()
+        url = f"/admin/articles/article/{draft.pk}/preview-link/"
+        response = staff.post(url, {"days": "1"}, follow=True)
+        assert "Preview link, valid for 1 day:" in response.content.decode()
+        response = staff.post(url, {"days": "3"}, HTTP_ACCEPT_LANGUAGE="zh-hans", follow=True)
+        assert "预览链接，有效期3天：" in response.content.decode()
+
     def test_editors_cannot_create_preview_links(self, editor):
         _, client = editor
         draft = make_draft()

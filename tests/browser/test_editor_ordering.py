@@ -272,3 +272,22 @@ def test_the_order_chosen_survives_a_form_shown_again_with_errors(demo_site, bro
     page.locator(f"{SECTIONS} input[name$='-heading']").last.fill(before[-1])
     save(page)
     assert saved_headings() == before
+
+
+def test_a_view_only_user_gets_no_ordering_controls(demo_site, browser):
+    from django.contrib.auth.models import Permission, User
+
+    from tests.factories import STAFF_PASSWORD
+
+    viewer = User.objects.create_user("viewer", password=STAFF_PASSWORD, is_staff=True)
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_article", "view_section"])
+    )
+    page = open_change_form(browser, demo_site, 1280, username="viewer")
+    page.get_by_role("button", name="Collapse all sections").wait_for()
+    assert page.locator(".order-move").count() == 0
+    assert page.locator(".order-hint").count() == 0
+    # Not draggable either: sortable2 sets up only the groups still marked sortable.
+    assert page.locator("fieldset.sortable").count() == 0
+    page.get_by_role("button", name="Collapse all sections").click()
+    assert not page.locator("#sections-group .inline-related fieldset").first.is_visible()

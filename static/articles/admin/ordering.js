@@ -184,7 +184,19 @@
     if (row) { setCollapsed(row, false); }
   }
 
+  // Only where the editor may change the order (a view-only form has no order
+  // field): elsewhere no buttons, and no dragging either (sortable2 sets up the
+  // fieldsets marked "sortable" when the page has loaded, after this).
+  function mayOrder(group) {
+    return !!group.querySelector("input._reorder_");
+  }
+
   function enhance(group) {
+    if (!mayOrder(group)) {
+      group.querySelector("fieldset.sortable").classList.remove("sortable");
+      if (!isTabular(group)) { addCollapsing(group); }
+      return;
+    }
     group.classList.add("ordering-managed");
     var heading = group.querySelector("h2");
     var hint = element("p", "help order-hint", texts.hint);
