@@ -92,6 +92,8 @@ def test_admin_pages_carry_the_policy(admin_client, demo):
         response = admin_client.get(address)
         assert response.status_code == HTTPStatus.OK, address
         assert_protected(response)
+        # The site's icon, so the browser does not ask for /favicon.ico (a 404).
+        assert 'rel="icon" href="/static/favicon' in response.content.decode(), address
 
 
 def test_static_files_served_by_whitenoise_carry_the_headers(settings, client):
