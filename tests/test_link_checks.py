@@ -54,6 +54,12 @@ class _Handler(BaseHTTPRequestHandler):
             server.peak = max(server.peak, server.in_flight)
         try:
             status, headers = self._route(urlsplit(self.path).path)
+        finally:
+            # Before answering: once it has the answer, the checker may start its next
+            # request while this thread has not yet run again.
+            with server.lock:
+                server.in_flight -= 1
+        try:
             self.send_response(status)
             for name, value in headers:
                 self.send_header(name, value)
@@ -61,9 +67,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
         except OSError:
             pass  # the checker gave up on this request (timeouts, deadline)
-        finally:
-            with server.lock:
-                server.in_flight -= 1
 
     def _route(self, path):
         if path == "/ok":
