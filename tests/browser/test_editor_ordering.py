@@ -291,3 +291,14 @@ def test_a_view_only_user_gets_no_ordering_controls(demo_site, browser):
     assert page.locator("fieldset.sortable").count() == 0
     page.get_by_role("button", name="Collapse all sections").click()
     assert not page.locator("#sections-group .inline-related fieldset").first.is_visible()
+
+
+def test_on_a_phone_the_tables_fit_and_their_buttons_show(demo_site, browser):
+    page = publisher_form(browser, demo_site, 400)
+    for group in ("#citations-group", "#related_links-group"):
+        table = page.locator(f"{group} .tabular").first
+        scroll, width = table.evaluate("(element) => [element.scrollWidth, element.clientWidth]")
+        assert scroll <= width, group
+    button = page.locator("#citations-group .order-move:not([hidden])").first
+    box = button.bounding_box()
+    assert box["x"] + box["width"] <= 400
