@@ -1144,14 +1144,23 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
         return redirect(reverse("admin:articles_article_change", args=[copy.pk]))
 
 
-class LegalProvisionInline(TranslatedFieldAdmin, admin.StackedInline):
+class LegalProvisionInline(OrderedInline, TranslatedFieldAdmin, admin.StackedInline):
     model = LegalProvision
     extra = 0
     fields = ["position", *LegalProvision.label.fields, *LegalProvision.text.fields]
+    # Within one law: sortable2 takes the first ordering field for the order (the
+    # model's is "law").
+    ordering = ["position", "pk"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("law")  # each one's label
 
 
 @admin.register(Law)
-class LawAdmin(TranslatedFieldAdmin, VersionedAdmin):
+class LawAdmin(SortableAdminBase, TranslatedFieldAdmin, VersionedAdmin):
+    # Provisions in order by dragging or Move up/Move down, and collapsing, as on a
+    # guide's form (ordering.js).
+    change_form_template = "admin/articles/law/change_form.html"
     list_display = ["name", "short_name", "slug", "authoritative_language"]
     search_fields = [*Law.name.fields, *Law.short_name.fields]
     prepopulated_fields = {"slug": [primary("short_name")]}

@@ -12,6 +12,7 @@ from tests.factories import (
     cite,
     make_article,
     make_draft,
+    make_law,
     make_provision,
     make_section,
     make_staff_member,
@@ -215,3 +216,40 @@ def test_the_markdown_preview_shows_the_sections_as_the_form_has_them():
     hostile = {"sections-" + "9" * 5000 + "-body": "Hostile.", "sections-2-position": "9" * 5000}
     response = editor.client.post(preview, data | hostile)
     assert response.status_code < 500
+
+
+def test_a_laws_provisions_are_ordered_the_same_way(client):
+    publisher = make_staff_member("Publisher")
+    law = make_law(name_en="Social Insurance Law of the PRC", slug="social-insurance")
+    provisions = [
+        make_provision(law, label_en=label, position=position)
+        for position, label in enumerate(["Article 1", "Article 2", "Article 3"], start=1)
+    ]
+    change = reverse("admin:articles_law_change", args=[law.pk])
+    page = publisher.client.get(change).content.decode()
+    assert 'class="module sortable"' in page and "articles/admin/ordering.js" in page
+    assert 'id="editor-guidance"' in page  # the buttons' texts
+    # The order within the law (the model's ordering starts with the law itself).
+    assert 'type="number" name="provisions-0-position" value="1" class="_reorder_"' in page
+
+    data = {
+        "name_en": law.name_en,
+        "name_zh_hans": "",
+        "short_name_en": law.short_name_en,
+        "short_name_zh_hans": "",
+        "slug": law.slug,
+        "source_url": "",
+        "authoritative_language": "",
+    }
+    data |= in_reverse("provisions", provisions, law=law.pk)
+    for index, provision in enumerate(provisions):
+        data |= {
+            f"provisions-{index}-label_en": provision.label_en,
+            f"provisions-{index}-text_en": provision.text_en,
+        }
+    response = publisher.client.post(change, data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    order = list(law.provisions.order_by("position").values_list("label_en", flat=True))
+    assert order == ["Article 3", "Article 2", "Article 1"]
+    public = client.get(law.get_absolute_url()).content.decode()
+    assert public.index("Article 3") < public.index("Article 2") < public.index("Article 1")

@@ -120,8 +120,9 @@ def editor_guidance(adminform):
             ),
             "collapse": gettext("Collapse"),
             "expand": gettext("Expand"),
-            "collapseAll": gettext("Collapse all sections"),
-            "expandAll": gettext("Expand all sections"),
+            # Followed, for screen readers, by the name of the group (Sections…).
+            "collapseAll": gettext("Collapse all"),
+            "expandAll": gettext("Expand all"),
         },
     }
     return json_script(data, "editor-guidance")

@@ -302,3 +302,24 @@ def test_on_a_phone_the_tables_fit_and_their_buttons_show(demo_site, browser):
     button = page.locator("#citations-group .order-move:not([hidden])").first
     box = button.bounding_box()
     assert box["x"] + box["width"] <= 400
+
+
+def test_a_laws_provisions_move_and_collapse_as_sections_do(demo_site, browser):
+    from articles.models import Law
+
+    law = Law.objects.filter(provisions__isnull=False).distinct().first()
+    before = list(law.provisions.order_by("position", "pk").values_list("pk", flat=True))
+    assert len(before) >= 2
+    page = publisher_form(browser, demo_site)
+    page.goto(f"{demo_site}/admin/articles/law/{law.pk}/change/")
+    provisions = page.locator("#provisions-group .inline-related.has_original")
+    moved = page.locator("#" + provisions.last.get_attribute("id"))
+    moved.locator(".order-move[data-move=up]").click()
+    status = page.locator("#provisions-group .order-status")
+    assert f"moved to position {len(before) - 1} of {len(before)}" in status.inner_text()
+    page.get_by_role("button", name="Collapse all Legal provisions").click()
+    assert not moved.locator("textarea").first.is_visible()
+    page.get_by_role("button", name="Save and continue editing").click()
+    page.locator(".messagelist .success").wait_for()
+    after = list(law.provisions.order_by("position", "pk").values_list("pk", flat=True))
+    assert after == [*before[:-2], before[-1], before[-2]]

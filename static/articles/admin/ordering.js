@@ -6,12 +6,15 @@
 // - the order field kept in step with the order shown, and hidden (articles/admin.py
 //   keeps it a number field, so without JavaScript the editor types the order; in a
 //   table the buttons take its place in the order column);
-// - Collapse and Expand on each section, and on all at once, so a long guide can be
-//   read as its headings. A link to a collapsed section (the checks panel's) opens it.
+// - Collapse and Expand on each section (or provision, on a law), and on all at once,
+//   so a long guide can be read as its headings. A link to a collapsed section (the
+//   checks panel's) opens it.
 // Texts come from the page (#editor-guidance, articles/templatetags/editor_guidance.py).
 (function () {
   "use strict";
   var texts = null;
+  // What names a row as typed: a section's heading, a provision's label.
+  var NAME_FIELDS = "input[name$='-heading'], input[name*='-label_']";
 
   function format(text, values) {
     return text.replace(/%\((\w+)\)s/g, function (match, key) {
@@ -36,7 +39,7 @@
 
   // What the row is called, as the editor sees it now.
   function label(row) {
-    var typed = row.querySelector("input[name$='-heading']");
+    var typed = row.querySelector(NAME_FIELDS);
     var chosen = row.matches("tr") && row.querySelector("select option:checked");
     if (typed && typed.value.trim()) { return typed.value.trim(); }
     if (chosen && chosen.value) { return chosen.textContent.trim(); }
@@ -163,8 +166,10 @@
 
   function addCollapsing(group) {
     var bar = element("div", "section-toggles");
+    var name = group.querySelector("h2").textContent.trim();
     [["collapseAll", true], ["expandAll", false]].forEach(function (pair) {
       var button = controlButton("", texts[pair[0]], false);
+      button.appendChild(element("span", "visually-hidden", " " + name));
       button.addEventListener("click", function () {
         sections(group).forEach(function (row) { setCollapsed(row, pair[1]); });
       });
@@ -214,7 +219,7 @@
       if (event.item && event.oldIndex !== event.newIndex) { announce(group, event.item); }
     });
     group.addEventListener("input", function (event) {
-      if (event.target.matches("input[name$='-heading']")) { refresh(group); }
+      if (event.target.matches(NAME_FIELDS)) { refresh(group); }
     });
     group.addEventListener("change", function (event) {
       if (event.target.matches("select")) { refresh(group); }
