@@ -7,8 +7,7 @@ import pytest
 
 from articles.checks import TITLE_LENGTH
 from tests.browser.test_accessibility import AXE_TAGS
-from tests.browser.test_editorial import staff
-from tests.factories import STAFF_PASSWORD
+from tests.browser.test_editorial import log_in, staff
 from tests.helpers import SEED_SLUG
 
 
@@ -24,15 +23,7 @@ def open_change_form(browser, site, width, height=900, javascript=True, username
 
     if not User.objects.filter(username=username).exists():
         staff(username, "Editor")
-    context = browser.new_context(
-        viewport={"width": width, "height": height}, java_script_enabled=javascript
-    )
-    page = context.new_page()
-    page.goto(site + "/admin/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
+    page = log_in(browser, site, username, width, height, javascript)
     page.goto(f"{site}/admin/articles/article/{seed_pk()}/change/")
     return page
 

@@ -21,8 +21,11 @@ def staff(username, group):
     return make_staff_member(group, username).user
 
 
-def log_in(browser, site, username):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def log_in(browser, site, username, width=1280, height=900, javascript=True):
+    """A new browser window signed in to the admin as `username`, on its index."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, java_script_enabled=javascript
+    )
     page = context.new_page()
     page.goto(site + "/admin/login/")
     page.get_by_label("Username").fill(username)
