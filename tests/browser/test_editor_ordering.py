@@ -52,13 +52,31 @@ def public_headings(page, site, headings):
 
 
 def drag(page, source, target):
-    """Drags `source` by the mouse, in steps as a hand does, onto the top of `target`."""
+    """Drags `source` by the mouse, in steps as a hand does, onto the top of `target`,
+    and holds it there until the list has made room for it before `target`.
+
+    SortableJS ignores the pointer while rows are animating (150 ms) or just after a
+    move, so a drop straight after the last step can land one row short on a busy
+    machine; a hand pauses over the place it means, and so does this.
+    """
+    # Handles, not locators: a locator by position finds another row once rows move.
+    source, target = source.element_handle(), target.element_handle()
     source.scroll_into_view_if_needed()
     box = source.bounding_box()
     page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
     page.mouse.down()
     box = target.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + 2, steps=20)
+    x, y = box["x"] + 20, box["y"] + 2
+    page.mouse.move(x, y, steps=20)
+    for nudge in range(40):
+        page.wait_for_timeout(100)
+        if page.evaluate(
+            "([source, target]) => Boolean("
+            "source.compareDocumentPosition(target) & Node.DOCUMENT_POSITION_FOLLOWING)",
+            [source, target],
+        ):
+            break
+        page.mouse.move(x, y + nudge % 2)
     page.mouse.up()
 
 
