@@ -117,8 +117,9 @@ def test_dragging_a_section_reorders_it_and_the_public_page_follows(
     assert public_headings(page, demo_site, after) == after
 
 
-def test_move_up_and_down_buttons_reorder_by_keyboard(demo_site, browser):
-    page = publisher_form(browser, demo_site)
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_move_up_and_down_buttons_reorder_by_keyboard(demo_site, browser, width):
+    page = publisher_form(browser, demo_site, width)
     before = shown_headings(page)
     first = page.locator(SECTIONS).first
     assert not first.get_by_role("button", name=re.compile("^Move up")).is_visible()
@@ -234,7 +235,10 @@ def test_a_new_section_goes_last_and_javascript_off_types_the_order(demo_site, b
     assert saved_headings()[0] == "What to bring"
 
 
-def test_a_blocking_check_stops_publishing_with_its_message(demo_site, browser, screenshots_dir):
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_a_blocking_check_stops_publishing_with_its_message(
+    demo_site, browser, screenshots_dir, width
+):
     from articles.models import Article, Section
 
     guide = Article.objects.get(pk=seed_pk())
@@ -248,7 +252,7 @@ def test_a_blocking_check_stops_publishing_with_its_message(demo_site, browser, 
     Section.objects.create(
         article=draft, kind=Section.Kind.STEPS, heading="Steps", body="Go to the counter."
     )
-    page = publisher_form(browser, demo_site)
+    page = publisher_form(browser, demo_site, width)
     page.goto(f"{demo_site}/admin/articles/article/{draft.pk}/change/")
     page.get_by_label("Status:").select_option("published")
     page.get_by_role("button", name="Save and continue editing").click()
@@ -257,7 +261,9 @@ def test_a_blocking_check_stops_publishing_with_its_message(demo_site, browser, 
     error.wait_for()
     assert "numbered list" in error.inner_text()
     assert page.locator(".errornote").first.is_visible()  # "Please correct the error below."
-    page.screenshot(path=str(screenshots_dir / "admin-publish-refused.png"), full_page=True)
+    page.screenshot(
+        path=str(screenshots_dir / f"admin-publish-refused-{width}.png"), full_page=True
+    )
     draft.refresh_from_db()
     assert draft.status == Article.Status.DRAFT
 
