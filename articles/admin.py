@@ -258,16 +258,22 @@ class SectionFormSet(OrderedFormSet):
     # The change form's other inline formsets (ArticleAdmin._create_formsets), for
     # the citations as posted.
     siblings: list = []
+    # The guide's status before this save (None: it did not exist). Read from the
+    # database unless set: restoring a version from the history writes the version
+    # back before the form is posted (ArticleAdmin.revision_view, recover_view).
+    status_before = READ_FROM_DATABASE = object()
 
     def clean(self):
         super().clean()
         article = self.instance
         if article.status != Article.Status.PUBLISHED or any(self.errors):
             return
-        if article.pk is not None:
-            before = Article.objects.filter(pk=article.pk).values_list("status", flat=True)
-            if before.first() == Article.Status.PUBLISHED:
-                return  # not being published now: saved as it is (the panel lists problems)
+        before = self.status_before
+        if before is self.READ_FROM_DATABASE:
+            saved = Article.objects.filter(pk=article.pk).values_list("status", flat=True)
+            before = saved.first() if article.pk is not None else None
+        if before == Article.Status.PUBLISHED:
+            return  # not being published now: saved as it is (the panel lists problems)
         sections = sorted(
             (
                 form.cleaned_data
@@ -749,11 +755,19 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
         return obj
 
     def revision_view(self, request, object_id, version_id, extra_context=None):
-        current = Article.objects.filter(pk=unquote(object_id)).values_list(
-            "pk", "language", "translation_group"
+        current = (
+            Article.objects.filter(pk=unquote(object_id))
+            .values_list("pk", "language", "translation_group", "status")
+            .first()
         )
-        request._articles_kept_language = current.first()
+        request._articles_kept_language = current[:3] if current else None
+        # Restoring a public version of a guide that is not public now publishes it.
+        request._articles_status_before_restore = current[3] if current else None
         return super().revision_view(request, object_id, version_id, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        request._articles_status_before_restore = None  # deleted: recovered as new
+        return super().recover_view(request, version_id, extra_context)
 
     def restore_refusals(self, request, version) -> list[str]:
         return translation.restore_refusals(version.revision) or super().restore_refusals(
@@ -778,6 +792,8 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
         formsets, inline_instances = super()._create_formsets(request, obj, change)
         for formset in formsets:
             formset.siblings = formsets  # SectionFormSet reads the posted citations
+            if hasattr(request, "_articles_status_before_restore"):
+                formset.status_before = request._articles_status_before_restore
         return formsets, inline_instances
 
     def save_related(self, request, form, formsets, change):

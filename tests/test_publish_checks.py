@@ -1,6 +1,8 @@
 """The checks before publishing (articles.checks): errors block publishing on every
-path (change form, bulk action, scheduled revisions, import), warnings do not."""
+path (change form, bulk action, history restore and recover, scheduled revisions,
+import), warnings do not."""
 
+import re
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -10,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
+from reversion.models import Version
 
 from articles import checks, workflow
 from articles.models import Article, Section
@@ -242,6 +245,83 @@ def test_a_scheduled_revision_failing_the_checks_goes_back_to_review(publisher):
     revision.refresh_from_db()
     assert revision.status == Article.Status.IN_REVIEW
     assert "numbered list" in revision.publish_problem
+
+
+# History: restoring a version, or recovering a deleted guide, is a save through the
+# change form (django-reversion writes the version back first, then the form posts).
+
+
+def _published_version_of_a_guide_now_failing(publisher):
+    """A guide saved while published, whose steps fail the checks (written before
+    they existed), then unpublished: its first version is public content."""
+    guide = _bad_guide()
+    Article.objects.filter(pk=guide.pk).update(
+        status=Article.Status.PUBLISHED, published_at=timezone.now()
+    )
+    url = reverse("admin:articles_article_change", args=[guide.pk])
+    # Saved as it is while public (an edit of a live guide is not blocked).
+    data = change_form(guide, title="Residence card", change_note="Reworded the title.")
+    assert publisher.client.post(url, data).status_code == 302
+    published = Version.objects.get_for_object(guide).get()
+    data = change_form(guide, status=Article.Status.DRAFT)
+    assert publisher.client.post(url, data).status_code == 302
+    guide.refresh_from_db()
+    assert guide.status == Article.Status.DRAFT
+    return guide, published
+
+
+def _posted_form(client, url, data):
+    """`data`, the guide's form, as posted back from the history's form at `url`."""
+    form = client.get(url).content.decode()
+    started = re.search(r'name="edited_version" value="([^"]*)"', form).group(1)
+    assert 'value="published" selected' in form  # the version's status, as it was
+    return {**data, "status": Article.Status.PUBLISHED, "edited_version": started}
+
+
+def test_restoring_a_published_version_runs_the_checks(publisher):
+    guide, published = _published_version_of_a_guide_now_failing(publisher)
+    url = reverse("admin:articles_article_revision", args=[guide.pk, published.pk])
+    data = _posted_form(publisher.client, url, change_form(guide))
+    response = publisher.client.post(url, data)
+    assert response.status_code == 200
+    assert "numbered list" in response.content.decode()
+    guide.refresh_from_db()
+    assert guide.status == Article.Status.DRAFT  # nothing was restored
+
+    data["sections-0-body"] = "1. Go to the counter.\n2. Show your card."
+    assert publisher.client.post(url, data).status_code == 302
+    guide.refresh_from_db()
+    assert guide.status == Article.Status.PUBLISHED
+
+
+def test_recovering_a_deleted_published_guide_runs_the_checks(publisher):
+    guide = _bad_guide()
+    Article.objects.filter(pk=guide.pk).update(
+        status=Article.Status.PUBLISHED, published_at=timezone.now()
+    )
+    url = reverse("admin:articles_article_change", args=[guide.pk])
+    data = change_form(guide, title="Residence card", change_note="Reworded the title.")
+    assert publisher.client.post(url, data).status_code == 302
+    data = change_form(guide)
+    Article.objects.filter(pk=guide.pk).delete()
+    deleted = Version.objects.get_deleted(Article).get()
+    url = reverse("admin:articles_article_recover", args=[deleted.pk])
+    data = _posted_form(publisher.client, url, data)
+    response = publisher.client.post(url, data)
+    assert response.status_code == 200
+    assert "numbered list" in response.content.decode()
+    assert not Article.objects.filter(pk=guide.pk).exists()
+
+
+def test_restoring_a_version_of_a_live_guide_is_not_blocked(publisher):
+    """As any edit of a live guide: saved, the panel lists the problems."""
+    guide, published = _published_version_of_a_guide_now_failing(publisher)
+    Article.objects.filter(pk=guide.pk).update(
+        status=Article.Status.PUBLISHED, published_at=timezone.now()
+    )
+    url = reverse("admin:articles_article_revision", args=[guide.pk, published.pk])
+    data = _posted_form(publisher.client, url, change_form(guide))
+    assert publisher.client.post(url, data).status_code == 302
 
 
 # import_guides.
