@@ -381,6 +381,12 @@ class Article(models.Model):
         editable=False,
         help_text=_("Publishing this draft replaces the public guide it revises."),
     )
+    # What the guide showed when this revision was prepared from it (a digest,
+    # workflow.public_content_digest): publishing the revision over a guide changed
+    # since would silently undo that change. Empty: not known (an imported revision).
+    revises_content = models.CharField(
+        _("content of the guide it revises"), max_length=64, blank=True, editable=False
+    )
     publish_problem = models.TextField(
         _("problem when publishing"),
         blank=True,

@@ -12,6 +12,8 @@ Citizens see what changed: a major edit of a public guide carries a change note
 last reviewed (mark_reviewed).
 """
 
+import hashlib
+import json
 import logging
 import math
 from datetime import timedelta
@@ -167,6 +169,7 @@ def prepare_draft_revision(article: Article, user) -> Article:
         copy.published_at = None
         copy.slug = f"{article.slug[:130]}-draft-{article.pk}"
         copy.last_edited_by = user
+        copy.revises_content = public_content_digest(article)
         copy.save()
         # Saved one by one (not bulk_create) so sections render and the index follows.
         # The guide's links never point at itself (database constraints), so the copy's
@@ -246,6 +249,9 @@ def revision_problem(revision: Article) -> str:
             "It is not in the language of the guide it revises (%(language)s): "
             "prepare a new draft revision."
         ) % {"language": original.get_language_display()}
+    changed = live_change_problem(revision)
+    if changed:
+        return changed
     if original.pk in {revision.previous_article_id, revision.next_article_id}:
         return _(
             "Its previous or next guide is the guide it revises: choose another one "
@@ -255,6 +261,44 @@ def revision_problem(revision: Article) -> str:
         return _("Its related guides list the guide it revises: remove that one from the list.")
     # The checks before publishing (articles.checks): their errors block it.
     return checks.publishing_refusal(checks.check_guide(revision))
+
+
+def public_content_digest(article: Article) -> str:
+    """A digest of what a draft revision replaces of `article` and citizens see: its
+    texts, category, previous and next guides, sections, citations, related guides
+    and tags. Not its review dates, owner or status: a review is no content change."""
+    content = [
+        [article.title, article.summary, article.category_id],
+        [article.previous_article_id, article.next_article_id],
+        list(article.sections.order_by("position", "pk").values_list("kind", "heading", "body")),
+        list(article.citations.order_by("position", "pk").values_list("provision_id", flat=True)),
+        list(
+            article.related_links.order_by("position", "pk").values_list("to_article_id", flat=True)
+        ),
+        sorted(article.tags.names()),
+    ]
+    return hashlib.sha256(json.dumps(content, default=str).encode()).hexdigest()
+
+
+def live_change_problem(revision: Article) -> str:
+    """Why `revision` must not replace its guide yet, if that guide's content changed
+    after the revision was prepared from it: the change would be undone unseen. ("" when
+    unchanged, or when not known.) Said once: send_back_to_review() takes the guide as
+    it is now as the revision's starting point, so publishing it again goes ahead."""
+    original = revision.draft_of
+    if not revision.revises_content or revision.revises_content == public_content_digest(original):
+        return ""
+    saved_by = original.last_edited_by.get_username() if original.last_edited_by else "?"
+    return _(
+        "The guide it revises, “%(title)s”, was changed after this revision was "
+        "prepared (last saved by %(user)s, %(when)s); publishing the revision would "
+        "undo that change. Compare them in the guide's history, bring the change into "
+        "this revision if it should stay, then publish the revision again."
+    ) % {
+        "title": original.title,
+        "user": saved_by,
+        "when": timezone.localtime(original.updated_at).strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def _replace_original(revision: Article, user) -> Article:
@@ -313,14 +357,24 @@ def _not_applied(revision_pk: int, error: Exception) -> str:
 def send_back_to_review(revision_pk: int, reason: str) -> None:
     """Take a revision off the schedule, keeping its intended publish time, with
     the reason shown in the admin (publish_problem)."""
-    revision = Article.objects.filter(pk=revision_pk, draft_of__isnull=False).first()
+    revision = (
+        Article.objects.filter(pk=revision_pk, draft_of__isnull=False)
+        .select_related("draft_of__last_edited_by")
+        .first()
+    )
     if revision is None:
         return
+    changed = live_change_problem(revision)
+    if changed and changed not in reason:
+        reason = f"{reason} {changed}"
+    if changed:
+        # Told now: the guide as it is becomes the revision's starting point.
+        revision.revises_content = public_content_digest(revision.draft_of)
     revision.status = Article.Status.IN_REVIEW
     revision.publish_problem = reason
     # A save, not an update(): "last updated" moves (an open form of it is now stale)
     # and the schedule's cache is invalidated by the signal.
-    revision.save(update_fields=["status", "publish_problem", "updated_at"])
+    revision.save(update_fields=["status", "publish_problem", "revises_content", "updated_at"])
 
 
 def due_revisions():

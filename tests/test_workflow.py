@@ -171,6 +171,110 @@ class TestDraftRevisions:
         assert not Article.objects.filter(pk=copy.pk).exists()
 
 
+class TestRevisionOverALiveChange:
+    """A guide changed after its draft revision was prepared: publishing the revision
+    would undo that change unseen, so it goes back to review once, with the reason."""
+
+    def _revision_and_a_live_fix(self, publisher):
+        user, staff = publisher
+        guide = make_article(title="Card guide", summary="Activate your card.")
+        make_section(guide, heading="Steps", body="1. Call 12345")
+        revision = prepare_draft_revision(guide, user)
+        step = revision.sections.get()
+        step.body = "1. Call 12345\n2. Open the app"
+        step.save()
+        # Meanwhile a Publisher fixes the live guide's number.
+        response = save(
+            staff,
+            guide,
+            change_note="Corrected the phone number.",
+            **{"sections-0-body": "1. Call 54321"},
+        )
+        assert response.status_code == HTTPStatus.FOUND, errors(response)
+        return guide, revision
+
+    def test_a_scheduled_revision_goes_back_to_review_and_the_fix_stays(self, publisher, client):
+        guide, revision = self._revision_and_a_live_fix(publisher)
+        Article.objects.filter(pk=revision.pk).update(
+            status=Article.Status.PUBLISHED, published_at=timezone.now() - timedelta(minutes=1)
+        )
+        assert workflow.apply_due_revisions() == 0
+        revision.refresh_from_db()
+        assert revision.status == Article.Status.IN_REVIEW
+        assert "was changed after this revision was prepared" in revision.publish_problem
+        assert "last saved by publisher" in revision.publish_problem
+        assert "54321" in client.get(guide.get_absolute_url()).content.decode()
+
+        # Told once: the Publisher brings the fix in and schedules it again.
+        step = revision.sections.get()
+        step.body = "1. Call 54321\n2. Open the app"
+        step.save()
+        publish(revision, publisher[0], when=timezone.now() + timedelta(hours=1))
+        with time_machine.travel(timezone.now() + timedelta(hours=2)):
+            assert workflow.apply_due_revisions() == 1
+        page = client.get(guide.get_absolute_url()).content.decode()
+        assert "54321" in page and "Open the app" in page
+
+    def test_publishing_now_is_refused_with_the_reason_then_goes_ahead(self, publisher):
+        user, _ = publisher
+        guide, revision = self._revision_and_a_live_fix(publisher)
+        with pytest.raises(workflow.RevisionNotApplied, match="undo that change"):
+            publish(revision, user)
+        guide.refresh_from_db()
+        assert guide.sections.get().body == "1. Call 54321"
+        revision.refresh_from_db()
+        assert revision.status == Article.Status.IN_REVIEW
+        assert publish(revision, user).pk == guide.pk  # the Publisher chose the revision
+
+    def test_the_bulk_action_reports_it(self, publisher):
+        _, staff = publisher
+        guide, revision = self._revision_and_a_live_fix(publisher)
+        response = staff.post(
+            "/admin/articles/article/",
+            {"action": "publish_selected", "_selected_action": [revision.pk]},
+            follow=True,
+        )
+        assert "undo that change" in response.content.decode()
+        assert Article.objects.filter(pk=revision.pk, status=Article.Status.IN_REVIEW).exists()
+
+    def test_a_review_or_a_change_note_is_no_content_change(self, publisher, client):
+        user, staff = publisher
+        guide = make_article(title="Card guide")
+        make_section(guide, heading="Steps", body="1. Old step")
+        revision = prepare_draft_revision(guide, user)
+        workflow.mark_reviewed(guide, user)
+        Article.objects.filter(pk=guide.pk).update(owner=user)
+        # Sections renumbered in the same order (as the ordering script does).
+        guide.sections.update(position=7)
+        step = revision.sections.get()
+        step.body = "1. New step"
+        step.save()
+        publish(revision, user)
+        assert "New step" in client.get(guide.get_absolute_url()).content.decode()
+
+    def test_another_reason_also_says_the_guide_changed(self, publisher):
+        user, _ = publisher
+        guide, revision = self._revision_and_a_live_fix(publisher)
+        revision.sections.update(body="No list any more.")
+        with pytest.raises(workflow.RevisionNotApplied):
+            publish(revision, user)
+        revision.refresh_from_db()
+        # The live change comes first (it is why the revision was sent back)...
+        assert "undo that change" in revision.publish_problem
+        # ...and the checks still stop it once the live change was told.
+        with pytest.raises(workflow.RevisionNotApplied, match="numbered list"):
+            publish(revision, user)
+
+    def test_a_revision_with_no_starting_point_is_applied_as_before(self, publisher, client):
+        """Revisions prepared before this rule, or imported: nothing to compare."""
+        user, _ = publisher
+        guide, revision = self._revision_and_a_live_fix(publisher)
+        Article.objects.filter(pk=revision.pk).update(revises_content="")
+        revision.refresh_from_db()
+        publish(revision, user)
+        assert "Open the app" in client.get(guide.get_absolute_url()).content.decode()
+
+
 class TestPreview:
     def test_staff_see_any_guide_exactly_as_citizens_would(self, editor, client):
         _, staff = editor
