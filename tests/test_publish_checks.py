@@ -251,9 +251,9 @@ def test_a_scheduled_revision_failing_the_checks_goes_back_to_review(publisher):
 # change form (django-reversion writes the version back first, then the form posts).
 
 
-def _published_version_of_a_guide_now_failing(publisher):
-    """A guide saved while published, whose steps fail the checks (written before
-    they existed), then unpublished: its first version is public content."""
+def _public_guide_failing_the_checks_saved_once(publisher):
+    """A public guide whose steps fail the checks (written before they existed),
+    saved through the admin: its version in the history is public content."""
     guide = _bad_guide()
     Article.objects.filter(pk=guide.pk).update(
         status=Article.Status.PUBLISHED, published_at=timezone.now()
@@ -262,6 +262,12 @@ def _published_version_of_a_guide_now_failing(publisher):
     # Saved as it is while public (an edit of a live guide is not blocked).
     data = change_form(guide, title="Residence card", change_note="Reworded the title.")
     assert publisher.client.post(url, data).status_code == 302
+    return guide, url
+
+
+def _published_version_of_a_guide_now_failing(publisher):
+    """That guide, then unpublished."""
+    guide, url = _public_guide_failing_the_checks_saved_once(publisher)
     published = Version.objects.get_for_object(guide).get()
     data = change_form(guide, status=Article.Status.DRAFT)
     assert publisher.client.post(url, data).status_code == 302
@@ -295,13 +301,7 @@ def test_restoring_a_published_version_runs_the_checks(publisher):
 
 
 def test_recovering_a_deleted_published_guide_runs_the_checks(publisher):
-    guide = _bad_guide()
-    Article.objects.filter(pk=guide.pk).update(
-        status=Article.Status.PUBLISHED, published_at=timezone.now()
-    )
-    url = reverse("admin:articles_article_change", args=[guide.pk])
-    data = change_form(guide, title="Residence card", change_note="Reworded the title.")
-    assert publisher.client.post(url, data).status_code == 302
+    guide, _url = _public_guide_failing_the_checks_saved_once(publisher)
     data = change_form(guide)
     Article.objects.filter(pk=guide.pk).delete()
     deleted = Version.objects.get_deleted(Article).get()
