@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -251,41 +251,46 @@ class OrderedInline(SortableInlineAdminMixin):
 
 
 class SectionFormSet(OrderedFormSet):
-    """Refuses to publish a guide whose sections, as posted, fail the checks before
-    publishing (articles.checks): run when the form sets the status to published
-    (a guide published or scheduled, a draft revision scheduled)."""
+    """Refuses to publish a guide whose sections, as they will be once saved, fail the
+    checks before publishing (articles.checks): run when the form sets the status to
+    published on a guide that is not live (publishing it, scheduling it, editing it
+    while scheduled, scheduling a draft revision). An edit of a live guide is saved
+    as it is (the checks panel lists its problems): a guide made wrong by another's
+    change must stay correctable."""
 
     # The change form's other inline formsets (ArticleAdmin._create_formsets), for
     # the citations as posted.
     siblings: list = []
-    # The guide's status before this save (None: it did not exist). Read from the
-    # database unless set: restoring a version from the history writes the version
-    # back before the form is posted (ArticleAdmin.revision_view, recover_view).
-    status_before = READ_FROM_DATABASE = object()
+    # Whether the guide was live before this save. Read from the database unless
+    # set: restoring a version from the history writes the version back before the
+    # form is posted (ArticleAdmin.revision_view, recover_view).
+    live_before = READ_FROM_DATABASE = object()
 
     def clean(self):
         super().clean()
         article = self.instance
         if article.status != Article.Status.PUBLISHED or any(self.errors):
             return
-        before = self.status_before
-        if before is self.READ_FROM_DATABASE:
-            saved = Article.objects.filter(pk=article.pk).values_list("status", flat=True)
-            before = saved.first() if article.pk is not None else None
-        if before == Article.Status.PUBLISHED:
-            return  # not being published now: saved as it is (the panel lists problems)
-        sections = sorted(
-            (
-                form.cleaned_data
-                for form in self.forms
-                if form.cleaned_data and not form.cleaned_data.get("DELETE")
-            ),
-            key=lambda data: data.get("position") or 0,
-        )
+        live = self.live_before
+        if live is self.READ_FROM_DATABASE:
+            live = (
+                article.pk is not None
+                and Article.objects.filter(pk=article.pk).published().exists()
+            )
+        if live:
+            return
+        sections = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        # Saved ones a form left out (a form posted without them) stay, and count.
+        sections += unposted(self, ["kind", "heading", "body", "position"])
+        sections.sort(key=lambda data: data.get("position") or 0)
         citations = 0
         for formset in self.siblings:
             if formset.model is Citation and formset.is_valid():
-                citations += sum(
+                citations += len(unposted(formset, ["pk"])) + sum(
                     1
                     for form in formset.forms
                     if form.cleaned_data.get("provision") and not form.cleaned_data.get("DELETE")
@@ -293,6 +298,16 @@ class SectionFormSet(OrderedFormSet):
         refusal = checks.publishing_refusal(checks.check_guide(article, sections, citations))
         if refusal:
             raise ValidationError(refusal)
+
+
+def unposted(formset, fields) -> list[dict]:
+    """The `fields` of the rows of `formset`'s guide that no form of it was posted
+    for: the save leaves them as they are."""
+    if formset.instance.pk is None:
+        return []
+    posted = [form.instance.pk for form in formset.forms if form.instance.pk is not None]
+    saved = formset.model._default_manager.filter(**{formset.fk.name: formset.instance})
+    return list(saved.exclude(pk__in=posted).values(*fields))
 
 
 class SectionInline(OrderedInline, admin.StackedInline):
@@ -755,18 +770,20 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
         return obj
 
     def revision_view(self, request, object_id, version_id, extra_context=None):
-        current = (
-            Article.objects.filter(pk=unquote(object_id))
-            .values_list("pk", "language", "translation_group", "status")
-            .first()
-        )
-        request._articles_kept_language = current[:3] if current else None
-        # Restoring a public version of a guide that is not public now publishes it.
-        request._articles_status_before_restore = current[3] if current else None
+        try:
+            pk = Article._meta.pk.to_python(unquote(object_id))
+        except ValidationError:
+            raise Http404 from None
+        current = Article.objects.filter(pk=pk)
+        request._articles_kept_language = current.values_list(
+            "pk", "language", "translation_group"
+        ).first()
+        # Restoring a public version of a guide that is not live now publishes it.
+        request._articles_live_before_restore = current.published().exists()
         return super().revision_view(request, object_id, version_id, extra_context)
 
     def recover_view(self, request, version_id, extra_context=None):
-        request._articles_status_before_restore = None  # deleted: recovered as new
+        request._articles_live_before_restore = False  # deleted: recovered as new
         return super().recover_view(request, version_id, extra_context)
 
     def restore_refusals(self, request, version) -> list[str]:
@@ -792,8 +809,8 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
         formsets, inline_instances = super()._create_formsets(request, obj, change)
         for formset in formsets:
             formset.siblings = formsets  # SectionFormSet reads the posted citations
-            if hasattr(request, "_articles_status_before_restore"):
-                formset.status_before = request._articles_status_before_restore
+            if hasattr(request, "_articles_live_before_restore"):
+                formset.live_before = request._articles_live_before_restore
         return formsets, inline_instances
 
     def save_related(self, request, form, formsets, change):

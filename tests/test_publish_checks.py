@@ -324,6 +324,69 @@ def test_restoring_a_version_of_a_live_guide_is_not_blocked(publisher):
     assert publisher.client.post(url, data).status_code == 302
 
 
+def test_a_scheduled_guide_is_checked_when_edited(publisher):
+    """It goes live at its time with no other check: its edits are publishing it."""
+    guide = make_draft(summary=GOOD_SUMMARY)
+    make_section(guide, heading="Steps", kind=Section.Kind.STEPS, body="1. Go.\n2. Ask.")
+    url = reverse("admin:articles_article_change", args=[guide.pk])
+    later = timezone.localtime() + timedelta(days=2)
+    scheduled = {
+        "status": Article.Status.PUBLISHED,
+        "published_at_0": later.strftime("%Y-%m-%d"),
+        "published_at_1": later.strftime("%H:%M:%S"),
+    }
+    assert publisher.client.post(url, change_form(guide, **scheduled)).status_code == 302
+    guide.refresh_from_db()
+    assert guide.status == Article.Status.PUBLISHED and not guide.is_published()
+
+    for when in [later, timezone.localtime() - timedelta(hours=1)]:  # kept, or made live now
+        data = change_form(
+            guide,
+            published_at_0=when.strftime("%Y-%m-%d"),
+            published_at_1=when.strftime("%H:%M:%S"),
+        )
+        data["sections-0-body"] = "Just go."
+        response = publisher.client.post(url, data)
+        assert response.status_code == 200, when
+        assert "numbered list" in response.content.decode()
+    assert guide.sections.get().body == "1. Go.\n2. Ask."
+
+
+def test_restoring_onto_a_scheduled_guide_runs_the_checks(publisher):
+    guide, published = _published_version_of_a_guide_now_failing(publisher)
+    Section.objects.filter(article=guide).update(body="1. Go.\n2. Ask.")
+    Article.objects.filter(pk=guide.pk).update(
+        status=Article.Status.PUBLISHED, published_at=timezone.now() + timedelta(days=2)
+    )
+    url = reverse("admin:articles_article_revision", args=[guide.pk, published.pk])
+    data = _posted_form(publisher.client, url, change_form(guide))
+    data["sections-0-body"] = "Just go."
+    response = publisher.client.post(url, data)
+    assert response.status_code == 200
+    assert "numbered list" in response.content.decode()
+
+
+def test_a_form_posted_without_its_sections_is_checked_on_the_saved_ones(publisher):
+    guide = _bad_guide()
+    url = reverse("admin:articles_article_change", args=[guide.pk])
+    data = {
+        key: value
+        for key, value in change_form(guide, status=Article.Status.PUBLISHED).items()
+        if not key.startswith("sections-")
+    }
+    data |= {"sections-TOTAL_FORMS": "0", "sections-INITIAL_FORMS": "0"}
+    response = publisher.client.post(url, data)
+    assert response.status_code == 200
+    assert "numbered list" in response.content.decode()
+    guide.refresh_from_db()
+    assert guide.status == Article.Status.DRAFT
+
+
+def test_a_history_address_with_a_bad_guide_id_is_not_found(publisher):
+    response = publisher.client.get("/admin/articles/article/abc/history/1/")
+    assert response.status_code == 404
+
+
 # import_guides.
 
 
