@@ -815,6 +815,15 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        obj = form.instance
+        if obj.draft_of_id is not None and obj.status == Article.Status.PUBLISHED:
+            # Published or scheduled over a change made to its guide since it was
+            # prepared: told now, not at its time (workflow.live_change_problem).
+            problem = workflow.live_change_problem(obj)
+            if problem:
+                workflow.send_back_to_review(obj.pk, problem)
+                self.message_user(request, problem, messages.ERROR)
+                return
         # Advice that does not block (articles.checks), once the guide is saved.
         for problem in checks.warnings(checks.check_guide(form.instance)):
             self.message_user(request, str(problem), messages.WARNING)

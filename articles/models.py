@@ -381,11 +381,12 @@ class Article(models.Model):
         editable=False,
         help_text=_("Publishing this draft replaces the public guide it revises."),
     )
-    # What the guide showed when this revision was prepared from it (a digest,
-    # workflow.public_content_digest): publishing the revision over a guide changed
-    # since would silently undo that change. Empty: not known (an imported revision).
-    revises_content = models.CharField(
-        _("content of the guide it revises"), max_length=64, blank=True, editable=False
+    # The guide as this revision was prepared from it (workflow.revision_base): a
+    # digest of its public content, so the revision is not put over a change made to
+    # the guide since, and its bookkeeping fields, so those changed on the guide since
+    # are kept. Empty: not known (a revision imported, or prepared before it existed).
+    revision_base = models.JSONField(
+        _("the guide when this revision was prepared"), default=dict, blank=True, editable=False
     )
     publish_problem = models.TextField(
         _("problem when publishing"),

@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_permission_codename
@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from reversion.models import Version
 
 from . import checks
 from .middleware import is_database_busy
@@ -50,23 +51,23 @@ NEXT_DUE_MAX_AGE = 60
 RETRY_AFTER_FAILURE = 30
 
 # What a draft revision hands over to the guide it replaces (its parts move too).
-# Its last major change and the source change it follows come along, so the guide's
-# translations are outdated (or a translation up to date) exactly as the revision
-# says (articles.translation). Language and translation group never differ between
-# a revision and its guide: they stay the guide's. So does its last review date
-# (reviewed_at): a review attests the live guide. The revision's change note moves
-# to the guide, dated when the revision goes live.
+# Language and translation group never differ between a revision and its guide:
+# they stay the guide's. So does its last review date (reviewed_at): a review
+# attests the live guide. The revision's change note moves to the guide, dated when
+# the revision goes live.
 REVISED_FIELDS = [
     "title",
     "summary",
     "category",
     "previous_article",
     "next_article",
-    "owner",
-    "review_by",
-    "major_change_at",
-    "source_change_followed",
 ]
+# Bookkeeping a draft revision hands over only where it changed it (revision_base):
+# where it did not, the guide's own value stands, changed meanwhile or not (a review
+# moves the review date, a major change on the live guide moves its translations'
+# clock). So the guide's translations are outdated, or a translation up to date,
+# exactly as the two say together (articles.translation).
+MERGED_FIELDS = ["owner_id", "review_by", "major_change_at", "source_change_followed"]
 
 
 class RevisionNotApplied(ValidationError):
@@ -169,7 +170,7 @@ def prepare_draft_revision(article: Article, user) -> Article:
         copy.published_at = None
         copy.slug = f"{article.slug[:130]}-draft-{article.pk}"
         copy.last_edited_by = user
-        copy.revises_content = public_content_digest(article)
+        copy.revision_base = revision_base(article)
         copy.save()
         # Saved one by one (not bulk_create) so sections render and the index follows.
         # The guide's links never point at itself (database constraints), so the copy's
@@ -266,7 +267,8 @@ def revision_problem(revision: Article) -> str:
 def public_content_digest(article: Article) -> str:
     """A digest of what a draft revision replaces of `article` and citizens see: its
     texts, category, previous and next guides, sections, citations, related guides
-    and tags. Not its review dates, owner or status: a review is no content change."""
+    and tags (by identity: renaming a tag changes both alike). Not its review dates,
+    owner or status: a review is no content change."""
     content = [
         [article.title, article.summary, article.category_id],
         [article.previous_article_id, article.next_article_id],
@@ -275,30 +277,77 @@ def public_content_digest(article: Article) -> str:
         list(
             article.related_links.order_by("position", "pk").values_list("to_article_id", flat=True)
         ),
-        sorted(article.tags.names()),
+        sorted(article.tags.values_list("pk", flat=True)),
     ]
     return hashlib.sha256(json.dumps(content, default=str).encode()).hexdigest()
 
 
+def _plain(value):
+    """A field value as revision_base keeps it (JSON)."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def revision_base(article: Article) -> dict:
+    """What a draft revision prepared from `article` now starts from."""
+    return {
+        "digest": public_content_digest(article),
+        "at": timezone.now().isoformat(),
+        "fields": {name: _plain(getattr(article, name)) for name in MERGED_FIELDS},
+    }
+
+
 def live_change_problem(revision: Article) -> str:
     """Why `revision` must not replace its guide yet, if that guide's content changed
-    after the revision was prepared from it: the change would be undone unseen. ("" when
+    since the revision was prepared from it: the change would be undone unseen. ("" when
     unchanged, or when not known.) Said once: send_back_to_review() takes the guide as
     it is now as the revision's starting point, so publishing it again goes ahead."""
-    original = revision.draft_of
-    if not revision.revises_content or revision.revises_content == public_content_digest(original):
+    original, base = revision.draft_of, revision.revision_base or {}
+    if not base.get("digest") or base["digest"] == public_content_digest(original):
         return ""
-    saved_by = original.last_edited_by.get_username() if original.last_edited_by else "?"
-    return _(
-        "The guide it revises, “%(title)s”, was changed after this revision was "
-        "prepared (last saved by %(user)s, %(when)s); publishing the revision would "
-        "undo that change. Compare them in the guide's history, bring the change into "
-        "this revision if it should stay, then publish the revision again."
-    ) % {
+    since = datetime.fromisoformat(base["at"])
+    saved_by = []
+    for version in (
+        Version.objects.get_for_object(original)
+        .filter(revision__date_created__gt=since, revision__user__isnull=False)
+        .select_related("revision__user")
+        .order_by("revision__date_created")
+    ):
+        if version.revision.user.get_username() not in saved_by:
+            saved_by.append(version.revision.user.get_username())
+    values = {
         "title": original.title,
-        "user": saved_by,
-        "when": timezone.localtime(original.updated_at).strftime("%Y-%m-%d %H:%M"),
+        "since": timezone.localtime(since).strftime("%Y-%m-%d %H:%M"),
+        "users": ", ".join(saved_by),
     }
+    if saved_by:
+        return (
+            _(
+                "The guide it revises, “%(title)s”, was changed after %(since)s, when this "
+                "revision was prepared from it or last sent back (saved since by %(users)s); "
+                "publishing the revision would undo those changes. Compare them in the "
+                "guide's history, bring them into this revision if they should stay, then "
+                "publish the revision again."
+            )
+            % values
+        )
+    return (
+        _(
+            "The guide it revises, “%(title)s”, was changed after %(since)s, when this "
+            "revision was prepared from it or last sent back; publishing the revision would "
+            "undo those changes. Compare them in the guide's history, bring them into this "
+            "revision if they should stay, then publish the revision again."
+        )
+        % values
+    )
+
+
+def _merge_bookkeeping(revision: Article, original: Article) -> None:
+    """MERGED_FIELDS: the revision's value where it changed it, else the guide's."""
+    base = (revision.revision_base or {}).get("fields")
+    for name in MERGED_FIELDS:
+        value = getattr(revision, name)
+        if base is None or name not in base or _plain(value) != base[name]:
+            setattr(original, name, value)
 
 
 def _replace_original(revision: Article, user) -> Article:
@@ -309,6 +358,7 @@ def _replace_original(revision: Article, user) -> Article:
     with transaction.atomic():
         for field in REVISED_FIELDS:
             setattr(original, field, getattr(revision, field))
+        _merge_bookkeeping(revision, original)
         original.sections.all().delete()
         original.citations.all().delete()
         original.related_links.all().delete()
@@ -368,13 +418,19 @@ def send_back_to_review(revision_pk: int, reason: str) -> None:
     if changed and changed not in reason:
         reason = f"{reason} {changed}"
     if changed:
-        # Told now: the guide as it is becomes the revision's starting point.
-        revision.revises_content = public_content_digest(revision.draft_of)
+        # Told now: the guide's content as it is becomes the revision's starting
+        # point (its bookkeeping base stays: the revision's own changes to it count).
+        now = revision_base(revision.draft_of)
+        revision.revision_base = {
+            **revision.revision_base,
+            "digest": now["digest"],
+            "at": now["at"],
+        }
     revision.status = Article.Status.IN_REVIEW
     revision.publish_problem = reason
     # A save, not an update(): "last updated" moves (an open form of it is now stale)
     # and the schedule's cache is invalidated by the signal.
-    revision.save(update_fields=["status", "publish_problem", "revises_content", "updated_at"])
+    revision.save(update_fields=["status", "publish_problem", "revision_base", "updated_at"])
 
 
 def due_revisions():

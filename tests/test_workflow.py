@@ -3,7 +3,7 @@ history, no lost edits, and keeping guides true."""
 
 import math
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from http import HTTPStatus
 
 import pytest
@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from reversion.models import Version
+from taggit.models import Tag
 
 from articles import workflow
 from articles.models import Article, PreviewLink
@@ -201,8 +202,8 @@ class TestRevisionOverALiveChange:
         assert workflow.apply_due_revisions() == 0
         revision.refresh_from_db()
         assert revision.status == Article.Status.IN_REVIEW
-        assert "was changed after this revision was prepared" in revision.publish_problem
-        assert "last saved by publisher" in revision.publish_problem
+        assert "was changed after" in revision.publish_problem
+        assert "saved since by publisher)" in revision.publish_problem
         assert "54321" in client.get(guide.get_absolute_url()).content.decode()
 
         # Told once: the Publisher brings the fix in and schedules it again.
@@ -218,7 +219,7 @@ class TestRevisionOverALiveChange:
     def test_publishing_now_is_refused_with_the_reason_then_goes_ahead(self, publisher):
         user, _ = publisher
         guide, revision = self._revision_and_a_live_fix(publisher)
-        with pytest.raises(workflow.RevisionNotApplied, match="undo that change"):
+        with pytest.raises(workflow.RevisionNotApplied, match="undo those changes"):
             publish(revision, user)
         guide.refresh_from_db()
         assert guide.sections.get().body == "1. Call 54321"
@@ -234,8 +235,89 @@ class TestRevisionOverALiveChange:
             {"action": "publish_selected", "_selected_action": [revision.pk]},
             follow=True,
         )
-        assert "undo that change" in response.content.decode()
+        assert "undo those changes" in response.content.decode()
         assert Article.objects.filter(pk=revision.pk, status=Article.Status.IN_REVIEW).exists()
+
+    def test_the_change_form_tells_at_once(self, publisher):
+        """Publishing or scheduling a revision from its form: told on saving, not at
+        its time; saved again, it goes ahead."""
+        _, staff = publisher
+        guide, revision = self._revision_and_a_live_fix(publisher)
+        later = timezone.localtime() + timedelta(days=1)
+        scheduled = {
+            "status": Article.Status.PUBLISHED,
+            "published_at_0": later.strftime("%Y-%m-%d"),
+            "published_at_1": later.strftime("%H:%M:%S"),
+        }
+        response = staff.post(
+            f"/admin/articles/article/{revision.pk}/change/",
+            change_form(revision, **scheduled),
+            follow=True,
+        )
+        assert "undo those changes" in response.content.decode()
+        revision.refresh_from_db()
+        assert revision.status == Article.Status.IN_REVIEW
+        response = staff.post(
+            f"/admin/articles/article/{revision.pk}/change/", change_form(revision, **scheduled)
+        )
+        assert response.status_code == HTTPStatus.FOUND, errors(response)
+        revision.refresh_from_db()
+        assert revision.status == Article.Status.PUBLISHED and not revision.publish_problem
+        with time_machine.travel(later + timedelta(minutes=1)):
+            assert workflow.apply_due_revisions() == 1
+
+    def test_the_reason_names_who_changed_the_guide_since(self, publisher):
+        user, staff = publisher
+        other, other_client = make_staff_member("Publisher", "colleague")
+        guide = make_article(title="Card guide")
+        make_section(guide, heading="Steps", body="1. Old step")
+        revision = prepare_draft_revision(guide, user)
+        # A bulk action, which sets no "last edited by" on the guide, then a review.
+        response = other_client.post(
+            "/admin/articles/article/",
+            {"action": "add_tag", "_selected_action": [guide.pk], "tag": "urgent"},
+        )
+        assert response.status_code == HTTPStatus.FOUND
+        workflow.mark_reviewed(Article.objects.get(pk=guide.pk), user)
+        with pytest.raises(workflow.RevisionNotApplied, match=r"saved since by colleague\)"):
+            publish(revision, user)
+
+    def test_renaming_a_tag_both_share_is_no_change(self, publisher, client):
+        user, _ = publisher
+        guide = make_article(title="Card guide", tags=["card"])
+        make_section(guide, heading="Steps", body="1. Old step")
+        revision = prepare_draft_revision(guide, user)
+        Tag.objects.filter(name="card").update(name="insurance card")
+        publish(revision, user)
+        assert Article.objects.get(pk=guide.pk).tags.names()[0] == "insurance card"
+
+    def test_bookkeeping_changed_on_the_guide_meanwhile_is_kept(self, publisher):
+        """Owner, review date, and the major change its translations follow: the
+        revision's value where the revision changed it, else the guide's."""
+        user, _ = publisher
+        other, _ = make_staff_member("Editor", "writer")
+        guide = make_article(title="Card guide", review_by=date(2026, 1, 1))
+        make_section(guide, heading="Steps", body="1. Old step")
+        revision = prepare_draft_revision(guide, user)
+        workflow.mark_reviewed(Article.objects.get(pk=guide.pk), user)
+        moved = Article.objects.get(pk=guide.pk)
+        assert moved.review_by > date(2026, 1, 1)
+        noted = timezone.now()
+        Article.objects.filter(pk=guide.pk).update(owner=other, major_change_at=noted)
+        publish(Article.objects.get(pk=revision.pk), user)
+        guide.refresh_from_db()
+        assert (guide.owner, guide.review_by, guide.major_change_at) == (
+            other,
+            moved.review_by,
+            noted,
+        )
+
+        # Changed on the revision: the revision's.
+        revision = prepare_draft_revision(guide, user)
+        Article.objects.filter(pk=revision.pk).update(owner=user, review_by=date(2027, 3, 1))
+        publish(Article.objects.get(pk=revision.pk), user)
+        guide.refresh_from_db()
+        assert (guide.owner, guide.review_by) == (user, date(2027, 3, 1))
 
     def test_a_review_or_a_change_note_is_no_content_change(self, publisher, client):
         user, staff = publisher
@@ -260,7 +342,7 @@ class TestRevisionOverALiveChange:
             publish(revision, user)
         revision.refresh_from_db()
         # The live change comes first (it is why the revision was sent back)...
-        assert "undo that change" in revision.publish_problem
+        assert "undo those changes" in revision.publish_problem
         # ...and the checks still stop it once the live change was told.
         with pytest.raises(workflow.RevisionNotApplied, match="numbered list"):
             publish(revision, user)
@@ -269,7 +351,7 @@ class TestRevisionOverALiveChange:
         """Revisions prepared before this rule, or imported: nothing to compare."""
         user, _ = publisher
         guide, revision = self._revision_and_a_live_fix(publisher)
-        Article.objects.filter(pk=revision.pk).update(revises_content="")
+        Article.objects.filter(pk=revision.pk).update(revision_base={})
         revision.refresh_from_db()
         publish(revision, user)
         assert "Open the app" in client.get(guide.get_absolute_url()).content.decode()
