@@ -65,9 +65,17 @@ REVISED_FIELDS = [
 # Bookkeeping a draft revision hands over only where it changed it (revision_base):
 # where it did not, the guide's own value stands, changed meanwhile or not (a review
 # moves the review date, a major change on the live guide moves its translations'
-# clock). So the guide's translations are outdated, or a translation up to date,
-# exactly as the two say together (articles.translation).
-MERGED_FIELDS = ["owner_id", "review_by", "major_change_at", "source_change_followed"]
+# clock, a law change flags it). So the guide's translations are outdated, or a
+# translation up to date, exactly as the two say together (articles.translation),
+# and a law change is cleared only by a Publisher's "Confirm reviewed" (of the guide,
+# or of the revision, which clears the flag it copied).
+MERGED_FIELDS = [
+    "owner_id",
+    "review_by",
+    "major_change_at",
+    "source_change_followed",
+    "needs_review",
+]
 
 
 class RevisionNotApplied(ValidationError):
@@ -164,13 +172,14 @@ def prepare_draft_revision(article: Article, user) -> Article:
         return existing
     with transaction.atomic():
         copy = Article.objects.get(pk=article.pk)
+        base = revision_base(copy)  # the guide as saved, read before it becomes the copy
         copy.pk = None
         copy.draft_of = article
         copy.status = Article.Status.DRAFT
         copy.published_at = None
         copy.slug = f"{article.slug[:130]}-draft-{article.pk}"
         copy.last_edited_by = user
-        copy.revision_base = revision_base(article)
+        copy.revision_base = base
         copy.save()
         # Saved one by one (not bulk_create) so sections render and the index follows.
         # The guide's links never point at itself (database constraints), so the copy's
@@ -369,7 +378,6 @@ def _replace_original(revision: Article, user) -> Article:
         revision.change_notes.update(article=original, made_at=went_live_at(revision))
         original.tags.set(revision.tags.all())
         original.status = Article.Status.PUBLISHED
-        original.needs_review = False
         original.last_edited_by = user
         original.save()
         revision.delete()

@@ -292,8 +292,9 @@ class TestRevisionOverALiveChange:
         assert Article.objects.get(pk=guide.pk).tags.names()[0] == "insurance card"
 
     def test_bookkeeping_changed_on_the_guide_meanwhile_is_kept(self, publisher):
-        """Owner, review date, and the major change its translations follow: the
-        revision's value where the revision changed it, else the guide's."""
+        """Owner, review date, the major change its translations follow, a law
+        change's flag: the revision's value where the revision changed it, else the
+        guide's."""
         user, _ = publisher
         other, _ = make_staff_member("Editor", "writer")
         guide = make_article(title="Card guide", review_by=date(2026, 1, 1))
@@ -311,6 +312,17 @@ class TestRevisionOverALiveChange:
             moved.review_by,
             noted,
         )
+
+        # A law it cites changed meanwhile: the flag stays for a Publisher to confirm.
+        revision = prepare_draft_revision(guide, user)
+        Article.objects.filter(pk=guide.pk).update(needs_review=True)
+        publish(Article.objects.get(pk=revision.pk), user)
+        assert Article.objects.get(pk=guide.pk).needs_review
+        # Confirmed on the revision: cleared with it.
+        revision = prepare_draft_revision(guide, user)
+        workflow.mark_reviewed(revision, user, law_change_confirmed=True)
+        publish(Article.objects.get(pk=revision.pk), user)
+        assert not Article.objects.get(pk=guide.pk).needs_review
 
         # Changed on the revision: the revision's.
         revision = prepare_draft_revision(guide, user)
