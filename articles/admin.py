@@ -4,6 +4,7 @@ workflow (roles, review, scheduling, previews, history, no lost edits)."""
 import re
 from contextlib import contextmanager
 from datetime import timedelta
+from types import SimpleNamespace
 
 import reversion
 from adminsortable2.admin import (
@@ -126,6 +127,17 @@ class VersionedAdmin(CompareVersionAdmin):
             return self._refuse_restore(request, version, back) or super().recover_view(
                 request, version_id, extra_context
             )
+
+    def compare(self, obj, version1, version2):
+        diff, has_unfollowed_fields = super().compare(obj, version1, version2)
+        for entry in diff:
+            field = entry["field"]
+            if not getattr(field, "verbose_name", None):
+                # A reverse relation (a guide's sections) is headed by its related_name
+                # otherwise, untranslated: use its model's name.
+                name = field.related_model._meta.verbose_name_plural
+                entry["field"] = SimpleNamespace(verbose_name=name, related_name=None)
+        return diff, has_unfollowed_fields
 
     def restore_refusals(self, request, version) -> list[str]:
         """Why the user may not bring `version`'s revision back (empty: they may)."""
@@ -1073,15 +1085,19 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
         new = revision_sections(obj_compare.compare_obj2.version_record)
         return text_diff_html(old, new)
 
-    def compare_tags(self, obj_compare):
-        old = revision_tags(obj_compare.compare_obj1.version_record)
-        new = revision_tags(obj_compare.compare_obj2.version_record)
-        return text_diff_html({"tags": ", ".join(old)}, {"tags": ", ".join(new)})
+    # reversion-compare cannot read taggit's manager (it logs an error and shows no
+    # change) and would list the raw tagged-item rows: tags are compared by name.
+    compare_exclude = ["tags", "tagged_items"]
 
-    def compare_tagged_items(self, obj_compare):
-        """Tag changes are shown once, by compare_tags, as names; reversion-compare
-        would otherwise list the raw tagged-item rows as well."""
-        return ""
+    def compare(self, obj, version1, version2):
+        diff, has_unfollowed_fields = super().compare(obj, version1, version2)
+        old, new = revision_tags(version1), revision_tags(version2)
+        if old != new:
+            field = Article._meta.get_field("tags")
+            label = str(field.verbose_name)
+            html = text_diff_html({label: ", ".join(old)}, {label: ", ".join(new)})
+            diff.append({"field": field, "is_related": False, "follow": True, "diff": html})
+        return diff, has_unfollowed_fields
 
     # Extra admin pages: Markdown preview and shareable preview links.
 

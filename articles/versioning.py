@@ -290,7 +290,7 @@ def text_diff_html(old: dict[str, str], new: dict[str, str]):
         lines = [line for line in difflib.ndiff(before, after) if not line.startswith("?")]
         parts.append((key, format_html_join("\n", "{}", ((line,) for line in lines))))
     if not parts:
-        return format_html("<p>{}</p>", "No change.")
+        return format_html("<p>{}</p>", _("No change."))
     return format_html_join(
         "", '<h4>{}</h4><pre class="highlight">{}</pre>', ((key, body) for key, body in parts)
     )

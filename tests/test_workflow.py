@@ -472,6 +472,21 @@ class TestHistory:
         assert revert.status_code == HTTPStatus.FOUND, errors(revert)
         assert "Second wording" in client.get(guide.get_absolute_url()).content.decode()
 
+    def test_the_comparison_reads_in_the_editors_language(self, publisher):
+        _, staff = publisher
+        guide = make_article(title="Card guide", tags=["card"])
+        make_section(guide, heading="Steps", body="1. First wording")
+        save(staff, guide)
+        save(staff, guide, tags="card, pension", **{"sections-0-body": "1. Second wording"})
+        newer, older = Version.objects.get_for_object(guide)[:2]
+        page = staff.get(
+            f"/admin/articles/article/{guide.pk}/history/compare/",
+            {"version_id1": older.pk, "version_id2": newer.pk},
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        ).content.decode()
+        assert "<h4>标签</h4>" in page and "+ card, pension" in page
+        assert "<h3>章节</h3>" in page and "<h3>标签</h3>" in page
+
     def test_a_deleted_guide_can_be_recovered(self, publisher):
         _, staff = publisher
         guide = make_draft(title="Deleted by mistake")
