@@ -120,6 +120,18 @@ class VersionedAdmin(CompareVersionAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         version = get_object_or_404(Version.objects.get_for_model(self.model), pk=version_id)
+        if self.model._base_manager.filter(pk=version.object_id).exists():
+            # Not deleted: recovering would overwrite it, as a restore but unlabelled.
+            self.message_user(
+                request,
+                gettext("“%(item)s” was not deleted: restore one of its versions instead.")
+                % {"item": version.object_repr},
+                messages.WARNING,
+            )
+            return redirect(
+                f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_history",
+                quote(version.object_id),
+            )
         back = reverse(
             f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_recoverlist"
         )

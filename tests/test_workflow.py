@@ -487,6 +487,17 @@ class TestHistory:
         assert "<h4>标签</h4>" in page and "+ card, pension" in page
         assert "<h3>章节</h3>" in page and "<h3>标签</h3>" in page
 
+    def test_recovering_a_guide_that_exists_goes_to_its_history(self, publisher):
+        _, staff = publisher
+        guide = make_draft(title="Still here")
+        save(staff, guide)
+        version = Version.objects.get_for_object(guide).get()
+        url = f"/admin/articles/article/recover/{version.pk}/"
+        response = staff.post(url, change_form(guide, title="Overwritten"), follow=True)
+        assert response.redirect_chain[-1][0] == f"/admin/articles/article/{guide.pk}/history/"
+        assert "was not deleted" in response.content.decode()
+        assert Article.objects.get(pk=guide.pk).title == "Still here"
+
     def test_a_deleted_guide_can_be_recovered(self, publisher):
         _, staff = publisher
         guide = make_draft(title="Deleted by mistake")
