@@ -829,6 +829,21 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
         if "change_note" in form.fields:
             workflow.record_change_note(obj, form.cleaned_data.get("change_note", ""))
 
+    def construct_change_message(self, request, form, formsets, add=False):
+        """The history's line, without the save's own questions: an unticked "Major
+        change" box would read as a change of the guide."""
+        message = super().construct_change_message(request, form, formsets, add)
+        asked = {
+            str(form.fields[name].label)
+            for name in ["edited_version", "major_change", "translation_matches"]
+            if name in form.fields
+        }
+        for entry in message:
+            if "changed" in entry and "fields" in entry["changed"]:
+                kept = [name for name in entry["changed"]["fields"] if name not in asked]
+                entry["changed"]["fields"] = kept
+        return [e for e in message if "changed" not in e or e["changed"].get("fields")]
+
     def _create_formsets(self, request, obj, change):
         formsets, inline_instances = super()._create_formsets(request, obj, change)
         for formset in formsets:

@@ -487,6 +487,16 @@ class TestHistory:
         assert "<h4>标签</h4>" in page and "+ card, pension" in page
         assert "<h3>章节</h3>" in page and "<h3>标签</h3>" in page
 
+    def test_the_history_line_names_what_changed_not_the_forms_questions(self, publisher):
+        _, staff = publisher
+        guide = make_article(title="Card guide")
+        make_section(guide, heading="Steps", body="1. First wording")
+        # A minor edit: "Major change" unticked, which the form asks on each save.
+        response = save(staff, guide, title="Card guide, reworded")
+        assert response.status_code == HTTPStatus.FOUND, errors(response)
+        comment = Version.objects.get_for_object(guide).first().revision.get_comment()
+        assert "Title" in comment and "Major change" not in comment
+
     def test_recovering_a_guide_that_exists_goes_to_its_history(self, publisher):
         _, staff = publisher
         guide = make_draft(title="Still here")
