@@ -30,6 +30,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override as translation_override
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
@@ -833,11 +834,12 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
         """The history's line, without the save's own questions: an unticked "Major
         change" box would read as a change of the guide."""
         message = super().construct_change_message(request, form, formsets, add)
-        asked = {
-            str(form.fields[name].label)
-            for name in ["edited_version", "major_change", "translation_matches"]
-            if name in form.fields
-        }
+        with translation_override(None):  # as Django keeps the labels there
+            asked = {
+                str(form.fields[name].label or name)
+                for name in ["edited_version", "major_change", "translation_matches"]
+                if name in form.fields
+            }
         for entry in message:
             if "changed" in entry and "fields" in entry["changed"]:
                 kept = [name for name in entry["changed"]["fields"] if name not in asked]

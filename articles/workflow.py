@@ -417,7 +417,7 @@ def send_back_to_review(revision_pk: int, reason: str) -> None:
     the reason shown in the admin (publish_problem)."""
     revision = (
         Article.objects.filter(pk=revision_pk, draft_of__isnull=False)
-        .select_related("draft_of__last_edited_by")
+        .select_related("draft_of")
         .first()
     )
     if revision is None:

@@ -492,10 +492,18 @@ class TestHistory:
         guide = make_article(title="Card guide")
         make_section(guide, heading="Steps", body="1. First wording")
         # A minor edit: "Major change" unticked, which the form asks on each save.
-        response = save(staff, guide, title="Card guide, reworded")
-        assert response.status_code == HTTPStatus.FOUND, errors(response)
-        comment = Version.objects.get_for_object(guide).first().revision.get_comment()
-        assert "Title" in comment and "Major change" not in comment
+        # The line is written in the editor's language.
+        for title, language, box in [
+            ("Card guide, reworded", "en", "Major change"),
+            ("Card guide", "zh-hans", "重大修改"),
+        ]:
+            data = change_form(guide, title=title)
+            response = staff.post(
+                f"/admin/articles/article/{guide.pk}/change/", data, HTTP_ACCEPT_LANGUAGE=language
+            )
+            assert response.status_code == HTTPStatus.FOUND, errors(response)
+            comment = Version.objects.get_for_object(guide).first().revision.get_comment()
+            assert "Title" in comment and box not in comment, comment
 
     def test_recovering_a_guide_that_exists_goes_to_its_history(self, publisher):
         _, staff = publisher
