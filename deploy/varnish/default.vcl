@@ -138,8 +138,15 @@ sub vcl_deliver {
     unset resp.http.xkey;
 }
 
+# Varnish's own answers (refusals, purges, a node that does not answer) are plain
+# text with the protections the application's pages carry: nothing may run in them,
+# frame them or read them as another type.
 sub vcl_synth {
     set resp.http.Content-Type = "text/plain; charset=utf-8";
+    set resp.http.Content-Security-Policy = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+    set resp.http.X-Content-Type-Options = "nosniff";
+    set resp.http.X-Frame-Options = "DENY";
+    set resp.http.Referrer-Policy = "same-origin";
     if (req.method == "PURGE" && resp.status == 200) {
         set resp.http.X-Purged = req.http.X-Purged;
         synthetic("Purged " + req.http.X-Purged + " objects" + {"
@@ -151,5 +158,21 @@ sub vcl_synth {
         synthetic(resp.reason + {"
 "});
     }
+    return (deliver);
+}
+
+# No node answered (all down, or this one failed mid-answer): a short plain-text 503
+# rather than Varnish's built-in page, never cached, with the same protections.
+sub vcl_backend_error {
+    set beresp.http.Content-Type = "text/plain; charset=utf-8";
+    set beresp.http.Content-Security-Policy = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+    set beresp.http.X-Content-Type-Options = "nosniff";
+    set beresp.http.X-Frame-Options = "DENY";
+    set beresp.http.Referrer-Policy = "same-origin";
+    set beresp.http.Retry-After = "30";
+    set beresp.ttl = 0s;
+    set beresp.uncacheable = true;
+    synthetic("The help centre is not available for a moment. Please try again shortly." + {"
+"});
     return (deliver);
 }
