@@ -7,11 +7,16 @@ header is ignored. What citizens searched for is left out: the query strings of
 search addresses (and the signed record of an opened result) never sit beside a
 client address, in the request line or in the Referer. Everything else stays as on
 the command line.
+
+A request gunicorn refuses before Django sees it (a request line or headers too
+long, a malformed request) gets a plain-text answer with the protections of the
+site's pages (write_protected_error), not gunicorn's bare HTML page.
 """
 
 import re
 from types import SimpleNamespace
 
+from gunicorn import util
 from gunicorn.glogging import Logger
 
 from helpcentre.settings.env import env_int, env_str
@@ -54,3 +59,36 @@ logger_class = ClientAddressLogger
 # proxy nobody's is believed, as in Django (SECURE_PROXY_SSL_HEADER).
 if env_int("TRUSTED_PROXY_COUNT", 0) == 0 and not env_str("FORWARDED_ALLOW_IPS"):
     forwarded_allow_ips = ""
+
+
+# The headers Django's middleware gives every page, for a page that allows nothing.
+PROTECTIONS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def write_protected_error(sock, status_int, reason, mesg):
+    """gunicorn's answer to a request it refuses itself, as util.write_error writes it
+    but in plain text with PROTECTIONS, and without echoing the refused request."""
+    body = f"{status_int} {reason}\n".encode("latin-1", "replace")
+    head = "".join(
+        [
+            f"HTTP/1.1 {status_int} {reason}\r\n",
+            "Connection: close\r\n",
+            "Content-Type: text/plain; charset=utf-8\r\n",
+            f"Content-Length: {len(body)}\r\n",
+            *(f"{name}: {value}\r\n" for name, value in PROTECTIONS.items()),
+            "\r\n",
+        ]
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+# The workers call util.write_error; gunicorn offers no setting for these answers.
+util.write_error = write_protected_error
