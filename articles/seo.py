@@ -320,6 +320,17 @@ def legislation(provision) -> dict:
     }
 
 
+def last_updated_for_citizens(article):
+    """The date the page shows as "Last updated" (includes/guide_dates.html): its
+    latest change note, else its first publication. A minor edit or a review moves
+    `updated_at` but tells citizens nothing, so search results should not say so."""
+    noted = getattr(article, "last_change_noted_at", None)  # Article.objects.for_page()
+    if noted is None and not hasattr(article, "last_change_noted_at"):
+        latest = article.change_notes.order_by("-made_at").values_list("made_at", flat=True)
+        noted = latest.first()
+    return noted or article.published_at
+
+
 def guide_data(article, sections, citations, tags) -> dict:
     """Article, BreadcrumbList, one HowTo per steps section, an FAQPage for questions
     and procedures, and the legal basis as Legislation citations."""
@@ -331,7 +342,7 @@ def guide_data(article, sections, citations, tags) -> dict:
             "headline": article.title[:110],
             "description": article.summary,
             "datePublished": schema_datetime(article.published_at),
-            "dateModified": schema_datetime(article.updated_at),
+            "dateModified": schema_datetime(last_updated_for_citizens(article)),
             "image": [image.image_object() for image in ARTICLE_IMAGES],
             "mainEntityOfPage": url,
             "url": url,

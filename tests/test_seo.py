@@ -235,7 +235,26 @@ class TestDates:
             assert datetime.fromisoformat(article[key]).tzinfo is not None
 
 
+def modified(client, article) -> datetime:
+    page = client.get(article.get_absolute_url()).content.decode()
+    return datetime.fromisoformat(graph(structured_data(page), "Article")[0]["dateModified"])
+
+
 class TestStructuredData:
+    def test_date_modified_is_the_last_update_the_page_shows(self, client):
+        published = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        article = make_article(title="Pension transfer", published_at=published)
+        assert modified(client, article) == published
+        # A minor edit moves updated_at, not what citizens are told.
+        article.summary = "Transfer your pension between cities."
+        article.save()
+        assert modified(client, article) == published
+        noted = datetime(2026, 11, 30, 20, 3, 1, tzinfo=UTC)
+        ChangeNote.objects.create(article=article, note="New form", made_at=noted)
+        assert modified(client, article) == noted
+        page = client.get(article.get_absolute_url()).content.decode()
+        assert '<time datetime="2026-11-30T20:03:01Z">' in page  # as shown
+
     def test_seed_guide_describes_steps_questions_and_law(self, client, demo):
         data = structured_data(client.get(SEED_URL).content.decode())
         article = graph(data, "Article")[0]
