@@ -27,6 +27,7 @@ agent, no session: nothing ties a row to a person or to another row.
 import contextlib
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -58,10 +59,12 @@ UNOPENED_MIN_SEARCHES = 3
 MASK = "***"
 # Identifiers citizens type into a search box (an e-mail address; an ID card, phone,
 # passport or case number): masked before anything is stored. A number is a run of
-# digits with separators holding at least MIN_DIGITS digits ("138 1234 5678").
+# digits with separators holding at least MIN_DIGITS digits ("138 1234 5678",
+# "138-1234-5678", "138,1234,5678", "138_1234_5678"). Full-width forms, which
+# Chinese keyboards type (１３８, ＠), are read as their plain ones first (NFKC).
 MIN_DIGITS = 6
 _EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
-_NUMBER = re.compile(r"\d(?:[\d\s./-]*\d)?")
+_NUMBER = re.compile(r"\d(?:[\d\s.,_/-]*\d)?")
 
 
 def _mask_number(match: re.Match) -> str:
@@ -72,7 +75,7 @@ def _mask_number(match: re.Match) -> str:
 def normalise(text: str) -> str:
     """A query's text (ParsedQuery.text: no control characters, spaces collapsed) as
     recorded: lower-case, identifiers masked, at most SearchRecord.MAX_QUERY_LENGTH."""
-    text = _EMAIL.sub(MASK, text.lower())
+    text = _EMAIL.sub(MASK, unicodedata.normalize("NFKC", text).lower())
     text = _NUMBER.sub(_mask_number, text)
     return " ".join(text.split())[: SearchRecord.MAX_QUERY_LENGTH].rstrip()
 

@@ -151,6 +151,11 @@ def test_prefetches_head_requests_and_staff_searches_record_nothing(client, edit
         ("身份证11010119900307451X补办", "身份证***x补办"),
         ("call 138 1234 5678 please", "call *** please"),
         ("write to Jane.Doe@example.org now", "write to *** now"),
+        ("call 138,1234,5678", "call ***"),
+        ("case 2026_0001_234", "case ***"),
+        ("电话１３８－１２３４－５６７８", "电话***"),
+        ("写信给 jane＠example.org", "写信给 ***"),
+        ("ＰＥＮＳＩＯＮ ２０２４", "pension 2024"),
     ],
 )
 def test_identifiers_typed_into_the_box_are_masked(typed, recorded):
