@@ -566,3 +566,27 @@ def test_the_report_costs_a_fixed_number_of_queries(publisher, django_assert_max
     many, report = cost()
     assert many == few
     assert len(report.top) == len(report.no_results) == len(report.unopened) == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_searches_recorded_before_are_masked_by_the_migration():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("insights", "0002_roles")]
+    after = [("insights", "0003_mask_separated_and_full_width_numbers")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_record = executor.loader.project_state(before).apps.get_model("insights", "SearchRecord")
+    stored = {
+        "call 138,1234,5678": "call ***",
+        "电话１３８１２３４５６７８": "电话***",
+        "pension 2024": "pension 2024",
+    }
+    for query in stored:
+        old_record.objects.create(day="2026-11-01", language="en", query=query, result_count=1)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    recorded = SearchRecord.objects.values_list("query", flat=True)
+    assert sorted(recorded) == sorted(stored.values())
