@@ -36,7 +36,9 @@ file says `translation_matches: true` when its text now says everything its sour
 says: its `source_change_followed` becomes the source's `major_change_at` (a new
 translation follows its source as it is when imported). An unchanged file changes
 neither. export_guides writes both times; import_guides reads them only for the
-guides it creates, as their history.
+guides it creates, as their history. So with a guide's record for citizens: the day
+it was last reviewed (`reviewed_at`) and its change notes (`updates`, a list of
+`at` and `note`, oldest first).
 
 Category, law and provision texts are given per language, as a mapping of
 language codes to text:
@@ -63,7 +65,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 from translated_fields import to_attribute
 
-from .models import Article, Section, language_codes, language_rank, primary
+from .models import Article, ChangeNote, Section, language_codes, language_rank, primary
 
 SECTION_MARKER = re.compile(r"^<!-- section: (?P<kind>[a-z]+) -->\n## (?P<heading>.+)\n", re.M)
 FRONT_MATTER = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.S)
@@ -176,6 +178,11 @@ def guide_to_file(article: Article, translation_of: str | None = None) -> str:
     for name in ["major_change_at", "source_change_followed"]:
         if getattr(article, name):
             meta[name] = _moment_text(getattr(article, name))
+    if article.reviewed_at:
+        meta["reviewed_at"] = article.reviewed_at.isoformat()
+    notes = sorted(article.change_notes.all(), key=lambda note: (note.made_at, note.pk))
+    if notes:
+        meta["updates"] = [{"at": _moment_text(note.made_at), "note": note.note} for note in notes]
     meta |= {
         "tags": sorted(article.tags.names()),
         "owner": article.owner.get_username() if article.owner else None,
@@ -394,6 +401,8 @@ GUIDE_SCHEMA = {
     "tags": LIST,
     "owner": TEXT,
     "review_by": DAY,
+    "reviewed_at": DAY,
+    "updates": LIST,
     "needs_review": FLAG,
     "previous": TEXT,
     "next": TEXT,
@@ -524,9 +533,11 @@ def check_guide(guide: ParsedGuide, known_categories, known_slugs, known_provisi
     ]:
         if usable(name) and isinstance(meta[name], str) and not _parses(parse_datetime, meta[name]):
             problem(f"'{name}' must be an ISO date and time", name)
-    if usable("review_by") and isinstance(meta["review_by"], str):
-        if not _parses(parse_date, meta["review_by"]):
-            problem("'review_by' must be an ISO date", "review_by")
+    for name in ["review_by", "reviewed_at"]:
+        if usable(name) and isinstance(meta[name], str) and not _parses(parse_date, meta[name]):
+            problem(f"'{name}' must be an ISO date", name)
+    if usable("updates"):
+        _check_updates(guide, problems)
     if meta.get("status") == Article.Status.PUBLISHED and not meta.get("published_at"):
         problem("a published guide needs 'published_at'", "status")
     own_slug = meta.get("slug")
@@ -585,6 +596,24 @@ def _check_related(guide: ParsedGuide, known_slugs, problems) -> None:
         elif slug in seen:
             problems.append(item.error(f"'related' names {slug!r} twice"))
         seen.add(slug if isinstance(slug, str) else None)
+
+
+def _check_updates(guide: ParsedGuide, problems) -> None:
+    """The change notes shown to citizens: each a mapping of 'at' (when) and 'note'."""
+    for item in guide.entry.items("updates"):
+        update = item.data
+        moment = update.get("at") if isinstance(update, dict) else None
+        note = update.get("note") if isinstance(update, dict) else None
+        if not isinstance(update, dict) or set(update) != {"at", "note"}:
+            problems.append(item.error("'updates' entries are mappings of 'at' and 'note'"))
+        elif not isinstance(moment, datetime) and not (
+            isinstance(moment, str) and _parses(parse_datetime, moment)
+        ):
+            problems.append(item.error("an update's 'at' must be an ISO date and time"))
+        elif not isinstance(note, str) or not note.strip() or len(note) > ChangeNote.MAX_LENGTH:
+            problems.append(
+                item.error(f"an update's 'note' is text of 1 to {ChangeNote.MAX_LENGTH} characters")
+            )
 
 
 def _check_citations(guide: ParsedGuide, known_provisions, problems) -> None:

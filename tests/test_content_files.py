@@ -2,7 +2,7 @@
 language."""
 
 import difflib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from io import StringIO
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from articles import workflow
 from articles.models import (
     Article,
     Category,
+    ChangeNote,
     Law,
     LegalProvision,
     RelatedLink,
@@ -175,13 +176,7 @@ def test_export_then_import_into_an_empty_database_reproduces_the_site(
     assert len(before) > 40
     content = content_by_slug()
     directory = export(tmp_path)
-    Article.objects.all().delete()
-    Redirect.objects.all().delete()  # deleting guides marked their addresses as gone
-    LegalProvision.objects.all().delete()
-    Law.objects.all().delete()
-    Category.objects.all().delete()
-    Tag.objects.all().delete()
-    assert not SearchDocument.objects.exists()
+    empty_the_site()
     out, _ = import_(directory)
     assert f"Imported {ALL_GUIDES} guides" in out
     assert content_by_slug() == content
@@ -198,6 +193,67 @@ def test_export_then_import_into_an_empty_database_reproduces_the_site(
         _, results = search("activate medical insurance card")
         assert [hit.article.slug for hit in results[0:1]] == [SEED_SLUG]
     assert SearchDocument.objects.count() == ALL_GUIDES
+
+
+def empty_the_site():
+    Article.objects.all().delete()
+    Redirect.objects.all().delete()  # deleting guides marked their addresses as gone
+    LegalProvision.objects.all().delete()
+    Law.objects.all().delete()
+    Category.objects.all().delete()
+    Tag.objects.all().delete()
+    assert not SearchDocument.objects.exists()
+
+
+def test_change_notes_and_the_last_review_go_with_the_guide(client, demo, tmp_path, importer):
+    guide = Article.objects.get(slug=SEED_SLUG)
+    ChangeNote.objects.create(
+        article=guide, note="New fees from 1 July.", made_at=datetime(2026, 7, 1, 8, tzinfo=UTC)
+    )
+    ChangeNote.objects.create(
+        article=guide, note="Office moved.", made_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    )
+    Article.objects.filter(pk=guide.pk).update(reviewed_at=date(2026, 11, 20))
+    page = client.get(guide.get_absolute_url()).content
+    directory = export(tmp_path)
+    text = (directory / "guides" / f"{SEED_SLUG}.md").read_text()
+    assert text.index("New fees from 1 July.") < text.index("Office moved.")  # oldest first
+
+    # Into an empty site: the guide comes back with what citizens were told.
+    empty_the_site()
+    import_(directory)
+    guide = Article.objects.get(slug=SEED_SLUG)
+    assert guide.reviewed_at == date(2026, 11, 20)
+    assert [(n.note, n.made_at) for n in guide.change_notes.all()] == [
+        ("Office moved.", datetime(2026, 11, 2, 9, 30, tzinfo=UTC)),
+        ("New fees from 1 July.", datetime(2026, 7, 1, 8, tzinfo=UTC)),
+    ]
+    assert client.get(guide.get_absolute_url()).content == page
+
+    # Into a site that has the guide: its own record stands.
+    guide.change_notes.filter(note="Office moved.").delete()
+    Article.objects.filter(pk=guide.pk).update(reviewed_at=date(2026, 11, 25))
+    import_(directory)
+    guide.refresh_from_db()
+    assert guide.reviewed_at == date(2026, 11, 25)
+    assert [n.note for n in guide.change_notes.all()] == ["New fees from 1 July."]
+
+
+@pytest.mark.parametrize(
+    ("updates", "message"),
+    [
+        ("updates: [Office moved]", "'updates' entries are mappings of 'at' and 'note'"),
+        ("updates: [{at: yesterday, note: Office moved}]", "'at' must be an ISO date and time"),
+        ("updates: [{at: '2026-11-02T09:30:00Z', note: ''}]", "'note' is text of 1 to 250"),
+        ("reviewed_at: '2026-13-01'", "'reviewed_at' must be an ISO date"),
+    ],
+)
+def test_malformed_updates_are_refused(demo, tmp_path, importer, updates, message):
+    directory = export(tmp_path)
+    path = directory / "guides" / f"{SEED_SLUG}.md"
+    path.write_text(path.read_text().replace("\ntags:", f"\n{updates}\ntags:", 1))
+    report = refused_import(directory)
+    assert message in report and f"{SEED_SLUG}.md" in report
 
 
 def test_export_then_import_changes_nothing(demo, tmp_path, importer):

@@ -60,6 +60,7 @@ from articles.models import (
     MAX_ADDRESS_LENGTH,
     Article,
     Category,
+    ChangeNote,
     Citation,
     Law,
     LegalProvision,
@@ -489,6 +490,8 @@ class Importer:
         article.status = meta["status"]
         article.published_at = _moment(meta.get("published_at"))
         article.review_by = _day(meta.get("review_by"))
+        if is_new:  # like its change notes: a record of this site's own, for a new guide
+            article.reviewed_at = _day(meta.get("reviewed_at"))
         article.needs_review = bool(meta.get("needs_review"))
         article.owner = owners.get(meta.get("owner"))
         article.last_edited_by = self.user
@@ -829,6 +832,17 @@ class Importer:
                 with updating_guides(revision_ids):
                     Article.objects.filter(pk__in=revision_ids).update(
                         translation_group=article.translation_group
+                    )
+        # A new guide's change notes, as exported: what citizens were told, and when.
+        # An existing guide keeps its own (the site's record; an import never rewrites it).
+        for planned in self.guides:
+            if planned.is_new:
+                for update in planned.guide.meta.get("updates") or []:
+                    made_at = _moment(update["at"])
+                    if timezone.is_naive(made_at):
+                        made_at = timezone.make_aware(made_at)
+                    ChangeNote.objects.create(
+                        article=planned.article, note=update["note"].strip(), made_at=made_at
                     )
         # Last, so the saves above (which move "last updated") leave the files' dates.
         dated = {
