@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from gunicorn import util
 from gunicorn.glogging import Logger
 
+from helpcentre.refusals import REFUSAL_HEADERS
 from helpcentre.settings.env import env_int, env_str
 
 
@@ -61,21 +62,9 @@ if env_int("TRUSTED_PROXY_COUNT", 0) == 0 and not env_str("FORWARDED_ALLOW_IPS")
     forwarded_allow_ips = ""
 
 
-# The headers Django's middleware gives every page, for a page that allows nothing.
-PROTECTIONS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-}
-
-
 def write_protected_error(sock, status_int, reason, mesg):
     """gunicorn's answer to a request it refuses itself, as util.write_error writes it
-    but in plain text with PROTECTIONS, and without echoing the refused request."""
+    but in plain text with REFUSAL_HEADERS, and without echoing the refused request."""
     body = f"{status_int} {reason}\n".encode("latin-1", "replace")
     head = "".join(
         [
@@ -83,7 +72,7 @@ def write_protected_error(sock, status_int, reason, mesg):
             "Connection: close\r\n",
             "Content-Type: text/plain; charset=utf-8\r\n",
             f"Content-Length: {len(body)}\r\n",
-            *(f"{name}: {value}\r\n" for name, value in PROTECTIONS.items()),
+            *(f"{name}: {value}\r\n" for name, value in REFUSAL_HEADERS.items()),
             "\r\n",
         ]
     )

@@ -3,15 +3,21 @@ form data, feedback requests, and walking the site. Model factories live in
 tests/factories.py, fixtures in tests/conftest.py; test modules import from here,
 never from one another."""
 
+import contextlib
 import ipaddress
 import itertools
 import random
 import re
+import shutil
+import socket
+import subprocess
+import time
 import xml.etree.ElementTree as ET
 from http import HTTPStatus
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import html5lib
+import pytest
 from django.core.management import call_command
 
 from articles.models import Article, GuideFeedback
@@ -212,3 +218,49 @@ def crawl(client, start="/en/") -> dict[str, int]:
                 continue
             queue.append(target.path + (f"?{target.query}" if target.query else ""))
     return found
+
+
+# Servers of our own started by a test (gunicorn, Varnish), on a loopback port.
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def serving(command: list[str], port: int, *, seconds: int = 120, **popen):
+    """Runs `command` (which listens on `port`) under `timeout seconds`, until it
+    answers or fails (the test fails with its output); stops it afterwards."""
+    server = subprocess.Popen(  # noqa: S603 (a test's own command line)
+        [shutil.which("timeout"), str(seconds), *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **popen,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not answers(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"{command[0]} did not start:\n{server.communicate()[0]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()

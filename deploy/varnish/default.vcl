@@ -140,13 +140,15 @@ sub vcl_deliver {
 
 # Varnish's own answers (refusals, purges, a node that does not answer) are plain
 # text with the protections the application's pages carry: nothing may run in them,
-# frame them or read them as another type.
+# frame them or read them as another type (helpcentre/refusals.py lists the same
+# headers for gunicorn's refusals; tests/cluster/test_varnish_answers.py compares).
 sub vcl_synth {
     set resp.http.Content-Type = "text/plain; charset=utf-8";
     set resp.http.Content-Security-Policy = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
     set resp.http.X-Content-Type-Options = "nosniff";
     set resp.http.X-Frame-Options = "DENY";
     set resp.http.Referrer-Policy = "same-origin";
+    set resp.http.Cross-Origin-Resource-Policy = "same-origin";
     if (req.method == "PURGE" && resp.status == 200) {
         set resp.http.X-Purged = req.http.X-Purged;
         synthetic("Purged " + req.http.X-Purged + " objects" + {"
@@ -169,6 +171,7 @@ sub vcl_backend_error {
     set beresp.http.X-Content-Type-Options = "nosniff";
     set beresp.http.X-Frame-Options = "DENY";
     set beresp.http.Referrer-Policy = "same-origin";
+    set beresp.http.Cross-Origin-Resource-Policy = "same-origin";
     set beresp.http.Retry-After = "30";
     set beresp.ttl = 0s;
     set beresp.uncacheable = true;
