@@ -35,7 +35,10 @@ def register_models():
             reversion.register(model)
     for model, parts in FOLLOWED_PARTS.items():
         if not reversion.is_registered(model):
-            reversion.register(model, follow=parts)
+            # A draft revision's base is what the guide was when it was prepared, not
+            # content: an old version brought back keeps the revision's current one.
+            exclude = ["revision_base"] if model is Article else []
+            reversion.register(model, follow=parts, exclude=exclude)
 
 
 def restore_refusals(user, revision, *, lock: bool = False) -> list[str]:
@@ -73,9 +76,19 @@ def restore_refusals(user, revision, *, lock: bool = False) -> list[str]:
         row = current.get((model, version.object_id))
         owners = {_guide_of(model, fields)}
         if row is not None:
-            # A part may have moved since (a draft revision's sections go to the
-            # guide it replaces): reverting takes it from that guide too.
-            owners.add(_guide_of(model, _row_fields(row)))
+            now_of = _guide_of(model, _row_fields(row))
+            if now_of is not None and None not in owners and now_of not in owners:
+                # It moved since (a draft revision's parts go to the guide it
+                # replaced): bringing the revision back would strip that guide.
+                refusals.append(
+                    _(
+                        "%(kind)s “%(name)s” now belongs to another guide (a draft revision "
+                        "that went live hands its parts to its guide): restoring this "
+                        "version would take it away from that guide."
+                    )
+                    % {"kind": str(model._meta.verbose_name).capitalize(), "name": row}
+                )
+            owners.add(now_of)
         owners.discard(None)
         if owners:
             guides |= owners

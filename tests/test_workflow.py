@@ -516,6 +516,26 @@ class TestHistory:
         assert "was not deleted" in response.content.decode()
         assert Article.objects.get(pk=guide.pk).title == "Still here"
 
+    def test_a_revision_that_went_live_cannot_be_recovered_over_its_guide(self, publisher):
+        """Its sections, citations and related guides are its guide's now."""
+        _, staff = publisher
+        guide = make_article(title="Card guide")
+        make_section(guide, heading="Steps", body="1. Old step")
+        changelist = "/admin/articles/article/"
+        action = {"action": "prepare_draft_revisions", "_selected_action": [guide.pk]}
+        assert staff.post(changelist, action).status_code == HTTPStatus.FOUND
+        revision = Article.objects.get(draft_of=guide)
+        action = {"action": "publish_selected", "_selected_action": [revision.pk]}
+        assert staff.post(changelist, action).status_code == HTTPStatus.FOUND
+        assert not Article.objects.filter(pk=revision.pk).exists()
+
+        deleted = Version.objects.get_deleted(Article).get(object_id=str(revision.pk))
+        url = f"/admin/articles/article/recover/{deleted.pk}/"
+        response = staff.post(url, change_form(revision, refresh=False), follow=True)
+        assert "now belongs to another guide" in response.content.decode()
+        assert not Article.objects.filter(pk=revision.pk).exists()
+        assert [s.body for s in guide.sections.all()] == ["1. Old step"]
+
     def test_a_deleted_guide_can_be_recovered(self, publisher):
         _, staff = publisher
         guide = make_draft(title="Deleted by mistake")
