@@ -23,6 +23,7 @@ from django.contrib.auth import get_permission_codename
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -621,8 +622,11 @@ def mark_reviewed(article: Article, user, *, law_change_confirmed: bool = False)
 
 
 def flag_guides_citing(provision) -> int:
-    """A cited provision's text changed: its published guides need a check."""
+    """A cited provision's text changed: its published guides need a check, and so do
+    their draft revisions that cite it (a revision confirmed before this change must
+    not clear the guide's flag when it goes live: _merge_bookkeeping)."""
     citing = Article.objects.filter(
-        status=Article.Status.PUBLISHED, citations__provision=provision
+        Q(status=Article.Status.PUBLISHED) | Q(draft_of__isnull=False),
+        citations__provision=provision,
     ).values("pk")
     return Article.objects.filter(pk__in=citing).update(needs_review=True)

@@ -323,6 +323,17 @@ class TestRevisionOverALiveChange:
         workflow.mark_reviewed(revision, user, law_change_confirmed=True)
         publish(Article.objects.get(pk=revision.pk), user)
         assert not Article.objects.get(pk=guide.pk).needs_review
+        # Confirmed, then a law it cites changes again: flagged, revision and guide.
+        provision = make_provision()
+        cite(guide, provision)
+        Article.objects.filter(pk=guide.pk).update(needs_review=True)
+        revision = prepare_draft_revision(guide, user)
+        workflow.mark_reviewed(revision, user, law_change_confirmed=True)
+        provision.text_en = "Changed wording."
+        provision.save()
+        assert Article.objects.get(pk=revision.pk).needs_review
+        publish(Article.objects.get(pk=revision.pk), user)
+        assert Article.objects.get(pk=guide.pk).needs_review
 
         # Changed on the revision: the revision's.
         revision = prepare_draft_revision(guide, user)
