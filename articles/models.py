@@ -381,10 +381,11 @@ class Article(models.Model):
         editable=False,
         help_text=_("Publishing this draft replaces the public guide it revises."),
     )
-    # The guide as this revision was prepared from it (workflow.revision_base): a
-    # digest of its public content, so the revision is not put over a change made to
-    # the guide since, and its bookkeeping fields, so those changed on the guide since
-    # are kept. Empty: not known (a revision imported, or prepared before it existed).
+    # The guide as this revision was prepared from it (workflow.revision_base):
+    # digests of its public content, part by part, so the revision is not put over a
+    # change made to the guide since, and its bookkeeping fields, so those changed on
+    # the guide since are kept. Empty: not known (a revision imported, or prepared
+    # before it existed).
     revision_base = models.JSONField(
         _("the guide when this revision was prepared"), default=dict, blank=True, editable=False
     )

@@ -274,22 +274,29 @@ def revision_problem(revision: Article) -> str:
     return checks.publishing_refusal(checks.check_guide(revision))
 
 
-def public_content_digest(article: Article) -> str:
-    """A digest of what a draft revision replaces of `article` and citizens see: its
-    texts, category, previous and next guides, sections, citations, related guides
-    and tags (by identity: renaming a tag changes both alike). Not its review dates,
-    owner or status: a review is no content change."""
-    content = [
-        [article.title, article.summary, article.category_id],
-        [article.previous_article_id, article.next_article_id],
-        list(article.sections.order_by("position", "pk").values_list("kind", "heading", "body")),
-        list(article.citations.order_by("position", "pk").values_list("provision_id", flat=True)),
-        list(
+def public_content_parts(article: Article) -> dict[str, str]:
+    """What a draft revision replaces of `article` and citizens see, part by part, as
+    digests: its texts and category, previous and next guides, sections, citations,
+    related guides and tags (by identity: renaming or merging a tag changes a guide
+    and its revision alike). Not its review dates, owner or status."""
+    parts = {
+        "texts": [article.title, article.summary, article.category_id],
+        "neighbours": [article.previous_article_id, article.next_article_id],
+        "sections": list(
+            article.sections.order_by("position", "pk").values_list("kind", "heading", "body")
+        ),
+        "citations": list(
+            article.citations.order_by("position", "pk").values_list("provision_id", flat=True)
+        ),
+        "related": list(
             article.related_links.order_by("position", "pk").values_list("to_article_id", flat=True)
         ),
-        sorted(article.tags.values_list("pk", flat=True)),
-    ]
-    return hashlib.sha256(json.dumps(content, default=str).encode()).hexdigest()
+        "tags": sorted(article.tags.values_list("pk", flat=True)),
+    }
+    return {
+        name: hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()
+        for name, value in parts.items()
+    }
 
 
 def _plain(value):
@@ -300,7 +307,7 @@ def _plain(value):
 def revision_base(article: Article) -> dict:
     """What a draft revision prepared from `article` now starts from."""
     return {
-        "digest": public_content_digest(article),
+        "parts": public_content_parts(article),
         "at": timezone.now().isoformat(),
         "fields": {name: _plain(getattr(article, name)) for name in MERGED_FIELDS},
     }
@@ -312,7 +319,15 @@ def live_change_problem(revision: Article) -> str:
     unchanged, or when not known.) Said once: send_back_to_review() takes the guide as
     it is now as the revision's starting point, so publishing it again goes ahead."""
     original, base = revision.draft_of, revision.revision_base or {}
-    if not base.get("digest") or base["digest"] == public_content_digest(original):
+    if not base.get("parts"):
+        return ""
+    now = public_content_parts(original)
+    if now == base["parts"]:
+        return ""
+    # A part changed on the guide is undone only if the revision differs there (the
+    # Publisher may have brought the change in already; a tag merge changes both).
+    own = public_content_parts(revision)
+    if all(now[name] in (base["parts"].get(name), own[name]) for name in now):
         return ""
     since = datetime.fromisoformat(base["at"])
     saved_by = []
@@ -430,11 +445,7 @@ def send_back_to_review(revision_pk: int, reason: str) -> None:
         # Told now: the guide's content as it is becomes the revision's starting
         # point (its bookkeeping base stays: the revision's own changes to it count).
         now = revision_base(revision.draft_of)
-        revision.revision_base = {
-            **revision.revision_base,
-            "digest": now["digest"],
-            "at": now["at"],
-        }
+        revision.revision_base = {**revision.revision_base, "parts": now["parts"], "at": now["at"]}
     revision.status = Article.Status.IN_REVIEW
     revision.publish_problem = reason
     # A save, not an update(): "last updated" moves (an open form of it is now stale)

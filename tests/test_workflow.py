@@ -282,6 +282,23 @@ class TestRevisionOverALiveChange:
         with pytest.raises(workflow.RevisionNotApplied, match=r"saved since by colleague\)"):
             publish(revision, user)
 
+    def test_a_change_the_revision_already_has_goes_ahead(self, publisher, client):
+        """A part the revision says the same of (the fix copied in, or a tag merged on
+        both) is not undone: nothing to tell."""
+        user, _ = publisher
+        guide, revision = self._revision_and_a_live_fix(publisher)
+        revision.title = "Activating the card"
+        revision.save()
+        revision.sections.update(body="1. Call 54321")  # the live fix, brought in
+        merged = Tag.objects.create(name="insurance")
+        for each in (guide, revision):
+            each.tags.set([merged])
+        publish(Article.objects.get(pk=revision.pk), user)
+        guide.refresh_from_db()
+        assert guide.title == "Activating the card"
+        assert [s.body for s in guide.sections.all()] == ["1. Call 54321"]
+        assert list(guide.tags.names()) == ["insurance"]
+
     def test_renaming_a_tag_both_share_is_no_change(self, publisher, client):
         user, _ = publisher
         guide = make_article(title="Card guide", tags=["card"])
