@@ -59,17 +59,23 @@ UNOPENED_MIN_SEARCHES = 3
 MASK = "***"
 # Identifiers citizens type into a search box (an e-mail address; an ID card, phone,
 # passport or case number): masked before anything is stored. A number is a run of
-# digits with separators holding at least MIN_DIGITS digits ("138 1234 5678",
-# "138-1234-5678", "138,1234,5678", "138_1234_5678"). Full-width forms, which
-# Chinese keyboards type (１３８, ＠), are read as their plain ones first (NFKC).
+# digits holding at least MIN_DIGITS of them, whatever separates its groups: up to
+# three characters that are neither letters nor digits ("138 1234 5678",
+# "138-1234-5678", "138–1234–5678", "138。1234。5678", "138 - 1234"). Full-width forms,
+# which Chinese keyboards type (１３８, ＠), are read as their plain ones first (NFKC),
+# and a run of Chinese numerals (一三八一二三四五六七八) counts as digits.
 MIN_DIGITS = 6
-_EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
-_NUMBER = re.compile(r"\d(?:[\d\s.,_/-]*\d)?")
+_EMAIL = re.compile(r"[^\s@]+\s*@\s*[^\s@]+")
+_SEPARATOR = r"(?:[^\w]|_){0,3}"
+_NUMBER = re.compile(rf"\d(?:{_SEPARATOR}\d)*")
+_CHINESE_NUMERALS = "〇零一二三四五六七八九"
+_CHINESE_NUMBER = re.compile(rf"[{_CHINESE_NUMERALS}](?:{_SEPARATOR}[{_CHINESE_NUMERALS}])*")
 
 
 def _mask_number(match: re.Match) -> str:
-    digits = sum(char.isdigit() for char in match.group())
-    return MASK if digits >= MIN_DIGITS else match.group()
+    text = match.group()
+    digits = sum(char.isdigit() or char in _CHINESE_NUMERALS for char in text)
+    return MASK if digits >= MIN_DIGITS else text
 
 
 def normalise(text: str) -> str:
@@ -77,6 +83,7 @@ def normalise(text: str) -> str:
     recorded: lower-case, identifiers masked, at most SearchRecord.MAX_QUERY_LENGTH."""
     text = _EMAIL.sub(MASK, unicodedata.normalize("NFKC", text).lower())
     text = _NUMBER.sub(_mask_number, text)
+    text = _CHINESE_NUMBER.sub(_mask_number, text)
     return " ".join(text.split())[: SearchRecord.MAX_QUERY_LENGTH].rstrip()
 
 

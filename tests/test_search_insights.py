@@ -156,6 +156,13 @@ def test_prefetches_head_requests_and_staff_searches_record_nothing(client, edit
         ("电话１３８－１２３４－５６７８", "电话***"),
         ("写信给 jane＠example.org", "写信给 ***"),
         ("ＰＥＮＳＩＯＮ ２０２４", "pension 2024"),
+        ("138–1234–5678", "***"),
+        ("138。1234。5678", "***"),
+        ("138 - 1234 - 5678", "***"),
+        ("mail zhang @ qq.com", "mail ***"),
+        ("电话一三八一二三四五六七八", "电话***"),
+        ("一次性 第一二三条", "一次性 第一二三条"),
+        ("age 60 - 65", "age 60 - 65"),
     ],
 )
 def test_identifiers_typed_into_the_box_are_masked(typed, recorded):
