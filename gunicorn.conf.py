@@ -24,7 +24,28 @@ from helpcentre.settings.env import env_int, env_str
 
 
 class ClientAddressLogger(Logger):
-    """The access log's first field (%(h)s) is the client, not our proxy."""
+    """The access log's first field (%(h)s) is the client, not our proxy; no search
+    sits beside a client address, in the access log or in gunicorn's own messages."""
+
+    # gunicorn's messages quote a request it could not read ("Invalid request from
+    # ip=…: Invalid HTTP request line: 'GET /en/search/?q=… HTTP/1.1'").
+    def critical(self, msg, *args, **kwargs):
+        super().critical(_scrubbed(msg, args), **kwargs)
+
+    def error(self, msg, *args, **kwargs):
+        super().error(_scrubbed(msg, args), **kwargs)
+
+    def warning(self, msg, *args, **kwargs):
+        super().warning(_scrubbed(msg, args), **kwargs)
+
+    def info(self, msg, *args, **kwargs):
+        super().info(_scrubbed(msg, args), **kwargs)
+
+    def debug(self, msg, *args, **kwargs):
+        super().debug(_scrubbed(msg, args), **kwargs)
+
+    def exception(self, msg, *args, **kwargs):
+        super().exception(_scrubbed(msg, args), **kwargs)
 
     def atoms(self, resp, req, environ, request_time):
         # Imported here: only workers log requests, after Django has been set up.
@@ -47,11 +68,17 @@ class ClientAddressLogger(Logger):
 
 
 # /en/search/?q=…, /en/search/suggestions/?q=…, /search-opened/<record>/?position=…
-SEARCH_ADDRESS = re.compile(r"(/search(?:-opened)?/)[^\s\"]*")
+# Up to an ASCII space or a quote: a request line read as Latin-1 may hold \xa0.
+SEARCH_ADDRESS = re.compile(r"(/search(?:-opened)?/)[^ \t\r\n\"']*")
 
 
 def without_searches(text: str) -> str:
     return SEARCH_ADDRESS.sub(r"\1…", text)
+
+
+def _scrubbed(msg, args) -> str:
+    text = str(msg) % args if args else str(msg)
+    return without_searches(text)
 
 
 logger_class = ClientAddressLogger

@@ -155,6 +155,23 @@ def test_the_access_log_keeps_no_search_beside_a_client_address(monkeypatch, set
     assert guide["r"] == "GET /en/cards/guide/?utm=x HTTP/1.1"  # other addresses as they are
 
 
+def test_gunicorns_own_messages_keep_no_search_either(monkeypatch):
+    """An unreadable request line is quoted in gunicorn's warning, beside the client."""
+    from gunicorn.config import Config
+
+    logger = gunicorn_config(monkeypatch)["logger_class"](Config())
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.error_log.addHandler(handler)
+    line = "GET /en/search/?q=\u5f20\xa0\u4e0913812345678 HTTP/1.1"
+    logger.warning(f"Invalid request from ip=203.0.113.5: Invalid HTTP request line: '{line}'")
+    logger.error("Error handling request %s", "/zh-hans/search/?q=13812345678")
+    logged = " ".join(record.getMessage() for record in records)
+    assert "13812345678" not in logged and "\u5f20" not in logged
+    assert "'GET /en/search/… HTTP/1.1'" in logged and "203.0.113.5" in logged
+
+
 def test_gunicorn_access_log_names_the_real_client(monkeypatch, settings):
     config = gunicorn_config(monkeypatch, TRUSTED_PROXY_COUNT="1")
     settings.TRUSTED_PROXY_COUNT = 1
