@@ -61,6 +61,7 @@ def assert_protected(response):
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
 
 
 @pytest.mark.parametrize(
@@ -79,6 +80,13 @@ def assert_protected(response):
 def test_pages_carry_the_policy_and_headers(client, demo, address, status):
     response = client.get(address)
     assert response.status_code == status
+    assert_protected(response)
+
+
+def test_a_request_for_another_host_is_refused_with_the_headers(client):
+    """Django refuses it (DisallowedHost) inside the middleware, below ours."""
+    response = client.get("/en/", headers={"Host": "attacker.example"})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
     assert_protected(response)
 
 

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     # can answer (the 503 page, error pages, axes' lockout page).
     "articles.security.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Outermost of our own: a locked database becomes a 503 page, not a 500.
     "articles.middleware.DatabaseBusyMiddleware",
     # WhiteNoise serves static files before any other middleware does work.
@@ -85,7 +86,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # On a 404 for an address without a language prefix: 301 to the English page.
     "articles.middleware.LegacyAddressMiddleware",
     # Both act only on a 404: first /Upper-Case/ addresses go to their lower-case
