@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from taggit.models import Tag, TaggedItem
 
 from . import workflow
@@ -188,6 +189,11 @@ class TagAdmin(admin.ModelAdmin):
         names = ", ".join(f"“{tag.name}”" for tag in sources)
         self.message_user(
             request,
-            f"Merged {names} into “{target.name}”: {changed} guide(s) retagged.",
+            ngettext(
+                "Merged %(names)s into “%(target)s”: %(count)d guide retagged.",
+                "Merged %(names)s into “%(target)s”: %(count)d guides retagged.",
+                changed,
+            )
+            % {"names": names, "target": target.name, "count": changed},
             messages.SUCCESS,
         )
