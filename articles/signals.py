@@ -111,13 +111,14 @@ CONTENT_MODELS = (
 # Helpers
 
 
-def remember_before(event, model, name, read=None) -> None:
+def remember_before(event, model, name, read=None, raw_too=False) -> None:
     """Before each save or delete (`event`: pre_save or pre_delete) of `model`, keep
     what the database holds, so post_save or post_delete receivers can compare:
     remembered(instance, name).
 
-    `read(pk)` reads it; by default the field `name` of the row. New rows and
-    fixtures' raw saves remember None.
+    `read(pk)` reads it; by default the field `name` of the row. New rows remember
+    None, and so do raw saves (fixtures; django-reversion writing a version back)
+    unless `raw_too`.
     """
     if read is None:
 
@@ -125,7 +126,8 @@ def remember_before(event, model, name, read=None) -> None:
             return model.objects.filter(pk=pk).values_list(name, flat=True).first()
 
     def remember(sender, instance, raw=False, **kwargs):
-        value = None if raw or instance.pk is None else read(instance.pk)
+        skipped = (raw and not raw_too) or instance.pk is None
+        value = None if skipped else read(instance.pk)
         setattr(instance, f"_before_{name}", value)
 
     # weak=False: `remember` lives only in this closure.
@@ -453,6 +455,8 @@ def provision_texts(provision) -> tuple:
     return tuple(getattr(provision, column) for column in LegalProvision.text.fields)
 
 
+# Raw saves too: restoring an older wording from the history is written back raw
+# (django-reversion) before the form saves it again, unchanged by then.
 remember_before(
     pre_save,
     LegalProvision,
@@ -460,13 +464,14 @@ remember_before(
     read=lambda pk: (
         LegalProvision.objects.filter(pk=pk).values_list(*LegalProvision.text.fields).first()
     ),
+    raw_too=True,
 )
 
 
 @receiver(post_save, sender=LegalProvision)
 def flag_guides_quoting_amended_law(sender, instance, raw=False, **kwargs):
     previous = remembered(instance, "texts")
-    if not raw and previous is not None and previous != provision_texts(instance):
+    if previous is not None and previous != provision_texts(instance):
         workflow.flag_guides_citing(instance)
 
 

@@ -624,6 +624,24 @@ class TestKeepingGuidesTrue:
         )
         assert not Article.objects.get(pk=public.pk).needs_review
 
+    def test_restoring_an_older_wording_from_history_flags_too(self, publisher):
+        """django-reversion writes the version back raw, before any form saves it."""
+        import reversion
+
+        provision = make_provision(text="Old wording.")
+        guide = make_article()
+        cite(guide, provision)
+        for wording in ["Amended wording.", "Amended again."]:
+            with reversion.create_revision():
+                provision.text = wording
+                provision.save()
+        Article.objects.update(needs_review=False)  # both amendments confirmed
+        older = Version.objects.get_for_object(provision)[1]
+        older.revision.revert()
+        provision.refresh_from_db()
+        assert provision.text == "Amended wording."
+        assert Article.objects.get(pk=guide.pk).needs_review
+
     def test_overdue_reviews_are_listed(self, publisher):
         _, staff = publisher
         make_article(title="Overdue guide", review_by=timezone.localdate() - timedelta(days=1))
