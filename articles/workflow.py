@@ -62,21 +62,17 @@ REVISED_FIELDS = [
     "category",
     "previous_article",
     "next_article",
+    # A law change flags the guide and its revisions citing the provision alike
+    # (flag_guides_citing): the revision's flag is current, and "Confirm reviewed"
+    # on the revision clears it.
+    "needs_review",
 ]
 # Bookkeeping a draft revision hands over only where it changed it (revision_base):
 # where it did not, the guide's own value stands, changed meanwhile or not (a review
 # moves the review date, a major change on the live guide moves its translations'
-# clock, a law change flags it). So the guide's translations are outdated, or a
-# translation up to date, exactly as the two say together (articles.translation),
-# and a law change is cleared only by a Publisher's "Confirm reviewed" (of the guide,
-# or of the revision, which clears the flag it copied).
-MERGED_FIELDS = [
-    "owner_id",
-    "review_by",
-    "major_change_at",
-    "source_change_followed",
-    "needs_review",
-]
+# clock). So the guide's translations are outdated, or a translation up to date,
+# exactly as the two say together (articles.translation).
+MERGED_FIELDS = ["owner_id", "review_by", "major_change_at", "source_change_followed"]
 
 
 class RevisionNotApplied(ValidationError):
@@ -634,8 +630,8 @@ def mark_reviewed(article: Article, user, *, law_change_confirmed: bool = False)
 
 def flag_guides_citing(provision) -> int:
     """A cited provision's text changed: its published guides need a check, and so do
-    their draft revisions that cite it (a revision confirmed before this change must
-    not clear the guide's flag when it goes live: _merge_bookkeeping)."""
+    the draft revisions that cite it (a revision hands its flag to its guide when it
+    goes live: REVISED_FIELDS)."""
     citing = Article.objects.filter(
         Q(status=Article.Status.PUBLISHED) | Q(draft_of__isnull=False),
         citations__provision=provision,

@@ -309,9 +309,9 @@ class TestRevisionOverALiveChange:
         assert Article.objects.get(pk=guide.pk).tags.names()[0] == "insurance card"
 
     def test_bookkeeping_changed_on_the_guide_meanwhile_is_kept(self, publisher):
-        """Owner, review date, the major change its translations follow, a law
-        change's flag: the revision's value where the revision changed it, else the
-        guide's."""
+        """Owner, review date, the major change its translations follow: the revision's
+        value where the revision changed it, else the guide's. A law change's flag is
+        the revision's (a law change flags both; confirming the revision clears it)."""
         user, _ = publisher
         other, _ = make_staff_member("Editor", "writer")
         guide = make_article(title="Card guide", review_by=date(2026, 1, 1))
@@ -330,27 +330,27 @@ class TestRevisionOverALiveChange:
             noted,
         )
 
-        # A law it cites changed meanwhile: the flag stays for a Publisher to confirm.
-        revision = prepare_draft_revision(guide, user)
-        Article.objects.filter(pk=guide.pk).update(needs_review=True)
-        publish(Article.objects.get(pk=revision.pk), user)
-        assert Article.objects.get(pk=guide.pk).needs_review
-        # Confirmed on the revision: cleared with it.
-        revision = prepare_draft_revision(guide, user)
-        workflow.mark_reviewed(revision, user, law_change_confirmed=True)
-        publish(Article.objects.get(pk=revision.pk), user)
-        assert not Article.objects.get(pk=guide.pk).needs_review
-        # Confirmed, then a law it cites changes again: flagged, revision and guide.
+        # A law it cites changes meanwhile: guide and revision are flagged, and the flag
+        # stays for a Publisher to confirm...
         provision = make_provision()
         cite(guide, provision)
-        Article.objects.filter(pk=guide.pk).update(needs_review=True)
         revision = prepare_draft_revision(guide, user)
-        workflow.mark_reviewed(revision, user, law_change_confirmed=True)
         provision.text_en = "Changed wording."
         provision.save()
         assert Article.objects.get(pk=revision.pk).needs_review
         publish(Article.objects.get(pk=revision.pk), user)
         assert Article.objects.get(pk=guide.pk).needs_review
+        # ...confirmed on the revision, it is cleared with it, whenever it was raised.
+        for changed_after_preparing in [False, True]:
+            revision = prepare_draft_revision(guide, user)
+            if changed_after_preparing:
+                provision.text_en += " Again."
+                provision.save()
+            workflow.mark_reviewed(revision, user, law_change_confirmed=True)
+            publish(Article.objects.get(pk=revision.pk), user)
+            assert not Article.objects.get(pk=guide.pk).needs_review
+            Article.objects.filter(pk=guide.pk).update(needs_review=True)
+        Article.objects.filter(pk=guide.pk).update(needs_review=False)
 
         # Changed on the revision: the revision's.
         revision = prepare_draft_revision(guide, user)
