@@ -809,6 +809,7 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
 
     def recover_view(self, request, version_id, extra_context=None):
         request._articles_live_before_restore = False  # deleted: recovered as new
+        request._articles_recovering = True
         return super().recover_view(request, version_id, extra_context)
 
     def restore_refusals(self, request, version) -> list[str]:
@@ -818,6 +819,9 @@ class ArticleAdmin(NamedAutocompleteMixin, SortableAdminBase, VersionedAdmin):
 
     def save_model(self, request, obj, form, change):
         obj.last_edited_by = request.user
+        if getattr(request, "_articles_recovering", False) and obj.draft_of_id is not None:
+            # Its base is not in the history: what it would undo is told first.
+            obj.revision_base = workflow.unknown_revision_base()
         if not change and obj.owner_id is None:
             obj.owner = request.user
         translation.record_edit(

@@ -275,7 +275,7 @@ def public_content_parts(article: Article) -> dict[str, str]:
     digests: its texts and category, previous and next guides, sections, citations,
     related guides and tags (by identity: renaming or merging a tag changes a guide
     and its revision alike). Not its review dates, owner or status."""
-    parts = {
+    parts = {  # CONTENT_PARTS
         "texts": [article.title, article.summary, article.category_id],
         "neighbours": [article.previous_article_id, article.next_article_id],
         "sections": list(
@@ -293,6 +293,16 @@ def public_content_parts(article: Article) -> dict[str, str]:
         name: hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()
         for name, value in parts.items()
     }
+
+
+CONTENT_PARTS = ("texts", "neighbours", "sections", "citations", "related", "tags")
+
+
+def unknown_revision_base() -> dict:
+    """The base of a revision whose starting point is lost (one recovered from the
+    history after it was deleted, perhaps after it went live): every part of it
+    that differs from its guide is told once before it can replace the guide."""
+    return {"parts": dict.fromkeys(CONTENT_PARTS, ""), "at": timezone.now().isoformat()}
 
 
 def _plain(value):

@@ -564,6 +564,38 @@ class TestHistory:
         assert not Article.objects.filter(pk=revision.pk).exists()
         assert [s.body for s in guide.sections.all()] == ["1. Old step"]
 
+    def test_a_revision_recovered_after_its_guide_moved_on_is_told_first(self, publisher):
+        """Once a later revision has replaced its parts, recovering it is allowed, but
+        it does not undo that later revision unseen."""
+        user, staff = publisher
+        guide = make_article(title="Card guide")
+        make_section(guide, heading="Steps", body="1. Old step")
+        changelist = "/admin/articles/article/"
+        bodies = ["1. First revision", "1. Second revision"]
+        revisions = []
+        for body in bodies:
+            action = {"action": "prepare_draft_revisions", "_selected_action": [guide.pk]}
+            assert staff.post(changelist, action).status_code == HTTPStatus.FOUND
+            revision = Article.objects.get(draft_of=guide)
+            revision.sections.update(body=body)
+            revisions.append((revision, change_form(revision)))
+            action = {"action": "publish_selected", "_selected_action": [revision.pk]}
+            assert staff.post(changelist, action).status_code == HTTPStatus.FOUND
+        first, form = revisions[0]
+        deleted = Version.objects.get_deleted(Article).get(object_id=str(first.pk))
+        url = f"/admin/articles/article/recover/{deleted.pk}/"
+        page = staff.get(url).content.decode()
+        started = re.search(r'name="edited_version" value="([^"]*)"', page).group(1)
+        form |= {"edited_version": started, "status": Article.Status.DRAFT}
+        form = {key: value for key, value in form.items() if not key.startswith("sections-")}
+        form |= {"sections-TOTAL_FORMS": "0", "sections-INITIAL_FORMS": "0"}
+        response = staff.post(url, form)
+        assert response.status_code == HTTPStatus.FOUND, errors(response)
+        recovered = Article.objects.get(pk=first.pk)
+        with pytest.raises(workflow.RevisionNotApplied, match="undo those changes"):
+            publish(recovered, user)
+        assert [s.body for s in guide.sections.all()] == ["1. Second revision"]
+
     def test_a_deleted_guide_can_be_recovered(self, publisher):
         _, staff = publisher
         guide = make_draft(title="Deleted by mistake")
