@@ -59,31 +59,45 @@ UNOPENED_MIN_SEARCHES = 3
 MASK = "***"
 # Identifiers citizens type into a search box (an e-mail address; an ID card, phone,
 # passport or case number): masked before anything is stored. A number is a run of
-# digits holding at least MIN_DIGITS of them, whatever separates its groups: up to
-# three characters that are neither letters nor digits ("138 1234 5678",
-# "138-1234-5678", "138–1234–5678", "138。1234。5678", "138 - 1234"). Full-width forms,
-# which Chinese keyboards type (１３８, ＠), are read as their plain ones first (NFKC),
-# and a run of Chinese numerals (一三八一二三四五六七八) counts as digits.
+# digit characters holding at least MIN_DIGITS of them, whatever separates its
+# groups: up to four characters that are neither letters nor digits ("138 1234 5678",
+# "138–1234–5678", "138。1234。5678"). A digit character is any the Unicode database
+# gives a digit value (١٢٣, ❶, ①) or a Chinese numeral, spoken or financial
+# (一三八, 幺, 壹), so mixed scripts count together ("138一二三四5678"). Full-width
+# forms (１３８, ＠) are read as their plain ones first (NFKC). Not masked: years and
+# ranges of years ("2023-2024"), and lists or amounts written with commas between
+# groups of at most three digits ("articles 12, 13, 14", "100,000 yuan").
 MIN_DIGITS = 6
-_EMAIL = re.compile(r"[^\s@]+\s*@\s*[^\s@]+")
-_SEPARATOR = r"(?:[^\w]|_){0,3}"
-_NUMBER = re.compile(rf"\d(?:{_SEPARATOR}\d)*")
-_CHINESE_NUMERALS = "〇零一二三四五六七八九"
-_CHINESE_NUMBER = re.compile(rf"[{_CHINESE_NUMERALS}](?:{_SEPARATOR}[{_CHINESE_NUMERALS}])*")
+_EMAIL = re.compile(r"[^\s@]+\s*(?:@|%40|\(at\)|\[at\])\s*[^\s@]+")
+_CHINESE_NUMERALS = "〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖"
+# On the text with every digit character read as "0" (same length, same places).
+_NUMBER = re.compile(r"0(?:(?:[^\w]|_){0,4}0)*")
+_YEARS = re.compile(r"(?:19|20)\d\d(?:\W{1,4}(?:19|20)\d\d)*")
+_COMMA_GROUPS = re.compile(r"\d{1,3}(?:,\s?\d{1,3})+")
 
 
-def _mask_number(match: re.Match) -> str:
-    text = match.group()
-    digits = sum(char.isdigit() or char in _CHINESE_NUMERALS for char in text)
-    return MASK if digits >= MIN_DIGITS else text
+def _is_digit(char: str) -> bool:
+    return char in _CHINESE_NUMERALS or unicodedata.digit(char, None) is not None
+
+
+def _mask_numbers(text: str) -> str:
+    digits_as_zero = "".join("0" if _is_digit(char) else char for char in text)
+    pieces, kept_until = [], 0
+    for match in _NUMBER.finditer(digits_as_zero):
+        found = text[match.start() : match.end()]
+        count = match.group().count("0")
+        if count < MIN_DIGITS or _YEARS.fullmatch(found) or _COMMA_GROUPS.fullmatch(found):
+            continue
+        pieces += [text[kept_until : match.start()], MASK]
+        kept_until = match.end()
+    return "".join([*pieces, text[kept_until:]])
 
 
 def normalise(text: str) -> str:
     """A query's text (ParsedQuery.text: no control characters, spaces collapsed) as
     recorded: lower-case, identifiers masked, at most SearchRecord.MAX_QUERY_LENGTH."""
     text = _EMAIL.sub(MASK, unicodedata.normalize("NFKC", text).lower())
-    text = _NUMBER.sub(_mask_number, text)
-    text = _CHINESE_NUMBER.sub(_mask_number, text)
+    text = _mask_numbers(text)
     return " ".join(text.split())[: SearchRecord.MAX_QUERY_LENGTH].rstrip()
 
 
