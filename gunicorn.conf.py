@@ -15,6 +15,7 @@ site's pages (write_protected_error), not gunicorn's bare HTML page.
 
 import re
 from types import SimpleNamespace
+from urllib.parse import unquote
 
 from gunicorn import util
 from gunicorn.glogging import Logger
@@ -59,7 +60,7 @@ class ClientAddressLogger(Logger):
             for name, value in atoms.items()
         }
         query = environ.get("QUERY_STRING")
-        if query and SEARCH_ADDRESS.search(environ.get("PATH_INFO", "")):
+        if query and SEARCH_PATH.search(unquote(environ.get("PATH_INFO", ""))):
             atoms = {
                 name: "-" if isinstance(value, str) and query in value else value
                 for name, value in atoms.items()
@@ -67,13 +68,25 @@ class ClientAddressLogger(Logger):
         return atoms
 
 
-# /en/search/?q=…, /en/search/suggestions/?q=…, /search-opened/<record>/?position=…
-# Up to an ASCII space or a quote: a request line read as Latin-1 may hold \xa0.
-SEARCH_ADDRESS = re.compile(r"(/search(?:-opened)?/)[^ \t\r\n\"']*")
+# A search address (/search/, /search?…, /search-opened/…), in any case and however
+# its path is percent-encoded (/%73earch/ is a search to Django), and what follows it
+# up to the request line's " HTTP/", a space before the next field, or the end: a
+# query may hold quotes, and an unreadable request line spaces.
+SEARCH_PATH = re.compile(r"/search(?:-opened)?(?=[/?]|$|[ \t\"'])", re.IGNORECASE)
+SEARCH_ADDRESS = re.compile(
+    r"(/search(?:-opened)?)(?:[/?][^\t\r\n]*?)?(?=\s+HTTP/|\"\s|$)", re.IGNORECASE
+)
 
 
 def without_searches(text: str) -> str:
-    return SEARCH_ADDRESS.sub(r"\1…", text)
+    """`text` with every search address's query (and an opened result's record) cut,
+    read percent-decoded when that is where the search shows."""
+    if not SEARCH_PATH.search(text):
+        decoded = unquote(text, errors="replace")
+        if not SEARCH_PATH.search(decoded):
+            return text
+        text = decoded
+    return SEARCH_ADDRESS.sub(r"\1/…", text)
 
 
 def _scrubbed(msg, args) -> str:

@@ -155,6 +155,20 @@ def test_the_access_log_keeps_no_search_beside_a_client_address(monkeypatch, set
     assert guide["r"] == "GET /en/cards/guide/?utm=x HTTP/1.1"  # other addresses as they are
 
 
+def test_the_access_log_cuts_searches_however_they_are_written(monkeypatch, settings):
+    config = gunicorn_config(monkeypatch)
+    settings.TRUSTED_PROXY_COUNT = 0
+    for raw in [
+        "/en/search?q=13812345678",
+        "/en/%73earch/?q=13812345678",
+        "/EN/SEARCH/?q=1381234567'8",
+    ]:
+        path, _, query = raw.partition("?")
+        atoms = access_log_atoms(config, RAW_URI=raw, PATH_INFO=path, QUERY_STRING=query)
+        logged = " ".join(str(value) for value in atoms.values())
+        assert "1381234567" not in logged, logged
+
+
 def test_gunicorns_own_messages_keep_no_search_either(monkeypatch):
     """An unreadable request line is quoted in gunicorn's warning, beside the client."""
     from gunicorn.config import Config
@@ -164,11 +178,19 @@ def test_gunicorns_own_messages_keep_no_search_either(monkeypatch):
     handler = logging.Handler()
     handler.emit = records.append
     logger.error_log.addHandler(handler)
-    line = "GET /en/search/?q=\u5f20\xa0\u4e0913812345678 HTTP/1.1"
-    logger.warning(f"Invalid request from ip=203.0.113.5: Invalid HTTP request line: '{line}'")
+    for target in [
+        "/en/search/?q=\u5f20\xa0\u4e0913812345678",
+        "/en/search?q=13812345678",  # Django redirects it to the search
+        "/en/%73earch/?q=13812345678",  # Django serves it as the search
+        "/en/search/?q=x'13812345678",
+        '/en/search/?q=x"13812345678',
+        "/en/search/?q=张三 13812345678",  # a space: an unreadable request line
+    ]:
+        line = f"GET {target} HTTP/1.1"
+        logger.warning(f"Invalid request from ip=203.0.113.5: Invalid HTTP request line: '{line}'")
     logger.error("Error handling request %s", "/zh-hans/search/?q=13812345678")
-    logged = " ".join(record.getMessage() for record in records)
-    assert "13812345678" not in logged and "\u5f20" not in logged
+    logged = "\n".join(record.getMessage() for record in records)
+    assert "13812345678" not in logged and "\u5f20" not in logged, logged
     assert "'GET /en/search/… HTTP/1.1'" in logged and "203.0.113.5" in logged
 
 
