@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from taggit.models import Tag, TaggedItem
 
 from . import workflow
@@ -186,7 +186,7 @@ class TagAdmin(admin.ModelAdmin):
             self.message_user(request, _("Select tags other than the target."), messages.ERROR)
             return
         changed = merge_tags(sources, target)
-        names = ", ".join(f"“{tag.name}”" for tag in sources)
+        names = pgettext("between the items of a list", ", ").join(f"“{t.name}”" for t in sources)
         self.message_user(
             request,
             ngettext(
