@@ -11,13 +11,14 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import answers as _answers
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "cluster.sh"
@@ -66,14 +67,6 @@ def _unavailable(message: str):
     if IN_CI:
         pytest.fail(f"{message}: the cluster tests must run in CI", pytrace=False)
     pytest.skip(message)
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def _varnishd() -> str | None:
