@@ -24,29 +24,26 @@ from helpcentre.refusals import REFUSAL_HEADERS
 from helpcentre.settings.env import env_int, env_str
 
 
+def _scrubbing(level):
+    """Logger.<level>, with the message formatted and its searches cut first."""
+
+    def log(self, msg, *args, **kwargs):
+        getattr(Logger, level)(self, _scrubbed(msg, args), **kwargs)
+
+    log.__name__ = level
+    return log
+
+
 class ClientAddressLogger(Logger):
     """The access log's first field (%(h)s) is the client, not our proxy; no search
     sits beside a client address, in the access log or in gunicorn's own messages."""
 
     # gunicorn's messages quote a request it could not read ("Invalid request from
-    # ip=…: Invalid HTTP request line: 'GET /en/search/?q=… HTTP/1.1'").
-    def critical(self, msg, *args, **kwargs):
-        super().critical(_scrubbed(msg, args), **kwargs)
-
-    def error(self, msg, *args, **kwargs):
-        super().error(_scrubbed(msg, args), **kwargs)
-
-    def warning(self, msg, *args, **kwargs):
-        super().warning(_scrubbed(msg, args), **kwargs)
-
-    def info(self, msg, *args, **kwargs):
-        super().info(_scrubbed(msg, args), **kwargs)
-
-    def debug(self, msg, *args, **kwargs):
-        super().debug(_scrubbed(msg, args), **kwargs)
-
-    def exception(self, msg, *args, **kwargs):
-        super().exception(_scrubbed(msg, args), **kwargs)
+    # ip=…: Invalid HTTP request line: 'GET /en/search/?q=… HTTP/1.1'"): every level.
+    critical, error, warning, info, debug, exception = (
+        _scrubbing(level)
+        for level in ("critical", "error", "warning", "info", "debug", "exception")
+    )
 
     def atoms(self, resp, req, environ, request_time):
         # Imported here: only workers log requests, after Django has been set up.

@@ -270,39 +270,39 @@ def revision_problem(revision: Article) -> str:
     return checks.publishing_refusal(checks.check_guide(revision))
 
 
+# What a draft revision replaces of its guide and citizens see, part by part: its
+# texts and category, previous and next guides, sections, citations, related guides
+# and tags (by identity: renaming or merging a tag changes a guide and its revision
+# alike). Not its review dates, owner or status.
+_CONTENT_PARTS = {
+    "texts": lambda article: [article.title, article.summary, article.category_id],
+    "neighbours": lambda article: [article.previous_article_id, article.next_article_id],
+    "sections": lambda article: list(
+        article.sections.order_by("position", "pk").values_list("kind", "heading", "body")
+    ),
+    "citations": lambda article: list(
+        article.citations.order_by("position", "pk").values_list("provision_id", flat=True)
+    ),
+    "related": lambda article: list(
+        article.related_links.order_by("position", "pk").values_list("to_article_id", flat=True)
+    ),
+    "tags": lambda article: sorted(article.tags.values_list("pk", flat=True)),
+}
+
+
 def public_content_parts(article: Article) -> dict[str, str]:
-    """What a draft revision replaces of `article` and citizens see, part by part, as
-    digests: its texts and category, previous and next guides, sections, citations,
-    related guides and tags (by identity: renaming or merging a tag changes a guide
-    and its revision alike). Not its review dates, owner or status."""
-    parts = {  # CONTENT_PARTS
-        "texts": [article.title, article.summary, article.category_id],
-        "neighbours": [article.previous_article_id, article.next_article_id],
-        "sections": list(
-            article.sections.order_by("position", "pk").values_list("kind", "heading", "body")
-        ),
-        "citations": list(
-            article.citations.order_by("position", "pk").values_list("provision_id", flat=True)
-        ),
-        "related": list(
-            article.related_links.order_by("position", "pk").values_list("to_article_id", flat=True)
-        ),
-        "tags": sorted(article.tags.values_list("pk", flat=True)),
-    }
+    """_CONTENT_PARTS of `article`, each as a digest."""
     return {
-        name: hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()
-        for name, value in parts.items()
+        name: hashlib.sha256(json.dumps(read(article), default=str).encode()).hexdigest()
+        for name, read in _CONTENT_PARTS.items()
     }
-
-
-CONTENT_PARTS = ("texts", "neighbours", "sections", "citations", "related", "tags")
 
 
 def unknown_revision_base() -> dict:
     """The base of a revision whose starting point is lost (one recovered from the
     history after it was deleted, perhaps after it went live): every part of it
     that differs from its guide is told once before it can replace the guide."""
-    return {"parts": dict.fromkeys(CONTENT_PARTS, ""), "at": timezone.now().isoformat()}
+    return {"parts": dict.fromkeys(_CONTENT_PARTS, ""), "at": timezone.now().isoformat()}
 
 
 def _plain(value):
